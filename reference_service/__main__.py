@@ -1,0 +1,41 @@
+"""`python -m reference_service api` runs the HTTP service; `... analytics` the analytics consumer."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from reference_service.config import ConfigError, Settings
+
+USAGE = "usage: python -m reference_service {api|analytics}"
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    if len(argv) != 1 or argv[0] not in ("api", "analytics"):
+        print(USAGE, file=sys.stderr)
+        return 2
+    try:
+        settings = Settings.from_env()
+    except ConfigError as error:
+        print(f"reference_service: {error}", file=sys.stderr)
+        return 2
+    if argv[0] == "analytics":
+        from reference_service.analytics import run
+
+        return run(settings)
+
+    from aiohttp import web
+
+    from reference_service.app import create_app
+
+    web.run_app(
+        create_app(settings), host=settings.host, port=settings.port, print=None, shutdown_timeout=5
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

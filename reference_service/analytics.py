@@ -1,0 +1,137 @@
+"""The analytics consumer: every event of stream_events into ClickHouse, at least once.
+
+Offsets are committed only after ClickHouse took the batch, so a restart re-reads what was not
+stored; rows are keyed by event_id in a ReplacingMergeTree, and readers count distinct event ids,
+so a re-read batch is never counted twice. The SQL runs on ClickHouse 18.16 and current releases.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from clickhouse_driver import Client
+from clickhouse_driver.errors import Error as ClickHouseError
+from confluent_kafka import Consumer, Message
+
+from reference_service.config import Settings
+from reference_service.events import ensure_topic
+
+log = logging.getLogger("reference_service.analytics")
+
+GROUP = "nova-analytics"
+DDL = (
+    "CREATE DATABASE IF NOT EXISTS nova_analytics",
+    """
+    CREATE TABLE IF NOT EXISTS nova_analytics.stream_events (
+        event_id String,
+        event_type String,
+        stream_id String,
+        creator_id String,
+        user_id String,
+        viewer_count UInt32,
+        peak_viewers UInt32,
+        duration_seconds Float64,
+        event_time DateTime,
+        kafka_partition UInt32,
+        kafka_offset UInt64,
+        payload String
+    ) ENGINE = ReplacingMergeTree()
+    ORDER BY (stream_id, event_id)
+    """,
+)
+COLUMNS = (
+    "event_id, event_type, stream_id, creator_id, user_id, viewer_count, peak_viewers, "
+    "duration_seconds, event_time, kafka_partition, kafka_offset, payload"
+)
+
+
+def row(message: Message) -> tuple[Any, ...] | None:
+    try:
+        event = json.loads(message.value())
+        return (
+            str(event["event_id"]),
+            str(event["event_type"]),
+            str(event["stream_id"]),
+            str(event.get("creator_id", "")),
+            str(event.get("user_id", "")),
+            int(event.get("viewer_count", 0)),
+            int(event.get("peak_viewers", 0)),
+            float(event.get("duration_seconds", 0.0)),
+            datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00")).replace(tzinfo=None),
+            message.partition(),
+            message.offset(),
+            message.value().decode(),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        log.error("skipping a malformed event at %s/%s: %r", message.partition(), message.offset(), error)
+        return None
+
+
+def run(settings: Settings) -> int:
+    stopping = threading.Event()
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("stopping on signal %d", signum)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    ensure_topic(settings.kafka_bootstrap, settings.kafka_topic, settings.kafka_partitions)
+    clickhouse = Client.from_url(settings.clickhouse_url)
+    for statement in DDL:
+        clickhouse.execute(statement)
+    session = settings.kafka_session_timeout_ms
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": GROUP,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "session.timeout.ms": session,
+            "heartbeat.interval.ms": max(100, session // 4),
+        }
+    )
+    consumer.subscribe([settings.kafka_topic])
+    if settings.analytics_ready_file:
+        Path(settings.analytics_ready_file).write_text(str(os.getpid()))
+    log.info("consuming %s as group %s", settings.kafka_topic, GROUP)
+    try:
+        while not stopping.is_set():
+            messages = consumer.consume(num_messages=500, timeout=0.5)
+            rows = []
+            for message in messages:
+                if message.error():
+                    log.warning("Kafka: %s", message.error())
+                    continue
+                parsed = row(message)
+                if parsed is not None:
+                    rows.append(parsed)
+            if messages and store(clickhouse, rows, stopping):
+                consumer.commit(asynchronous=False)
+    finally:
+        consumer.close()
+        clickhouse.disconnect()
+    return 0
+
+
+def store(clickhouse: Client, rows: list[tuple[Any, ...]], stopping: threading.Event) -> bool:
+    """Insert, retrying until it works or the consumer stops; True once ClickHouse has the rows."""
+    while True:
+        try:
+            if rows:
+                clickhouse.execute(f"INSERT INTO nova_analytics.stream_events ({COLUMNS}) VALUES", rows)
+        except (ClickHouseError, OSError, EOFError) as error:
+            log.error("ClickHouse refused %d events, retrying: %r", len(rows), error)
+            if stopping.wait(1.0):
+                return False
+        else:
+            return True

@@ -1,0 +1,213 @@
+"""HTTP handlers: the REST API of contract v1, the nginx-rtmp webhooks and the WebSocket rooms."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from reference_service.domain import (
+    LIVE,
+    STATUSES,
+    ApiError,
+    Stream,
+    parse_new_stream,
+    parse_stream_id,
+    rfc3339,
+)
+from reference_service.keys import AUTH, HUB, METRICS, PLATFORM, SETTINGS
+
+log = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error_body(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": code, "message": message}, status=status)
+
+
+HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+@web.middleware
+async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error is `{"error", "message"}` with an honest status; a 500 only for our own bugs."""
+    try:
+        return await handler(request)
+    except ApiError as error:
+        return error_body(error.status, error.code, error.message)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        code = HTTP_CODES.get(error.status, "http_error")
+        return error_body(error.status, code, error.reason)
+    except Exception:
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return error_body(500, "internal_error", "the service failed; see its log")
+
+
+def stream_id_of(request: web.Request) -> uuid.UUID:
+    stream_id = parse_stream_id(request.match_info["stream_id"])
+    if stream_id is None:
+        raise ApiError(404, "not_found", f"no stream {request.match_info['stream_id']}")
+    return stream_id
+
+
+async def json_body(request: web.Request) -> Any:
+    try:
+        return await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_json", "the body is not valid JSON") from None
+
+
+def urls(request: web.Request, stream: Stream) -> dict[str, str]:
+    settings = request.app[SETTINGS]
+    return {
+        "rtmp_url": settings.public_rtmp_url,
+        "hls_url": f"{settings.public_hls_url}/{stream.id}/index.m3u8",
+        "ws_url": settings.public_api_url.replace("http", "ws", 1) + f"/api/v1/streams/{stream.id}/ws",
+    }
+
+
+async def stream_view(request: web.Request, stream: Stream, viewer: uuid.UUID) -> dict[str, Any]:
+    audience = await request.app[PLATFORM].audience(stream)
+    view: dict[str, Any] = {
+        "stream_id": str(stream.id),
+        "creator_id": str(stream.creator_id),
+        "title": stream.title,
+        "description": stream.description,
+        "category": stream.category,
+        "status": stream.status,
+        "hls_url": urls(request, stream)["hls_url"],
+        "current_viewers": audience.viewers,
+        "peak_viewers": audience.peak,
+        "created_at": rfc3339(stream.created_at),
+        "started_at": rfc3339(stream.started_at) if stream.started_at else None,
+        "ended_at": rfc3339(stream.ended_at) if stream.ended_at else None,
+    }
+    if viewer == stream.creator_id:
+        view["stream_key"] = stream.stream_key
+    return view
+
+
+@routes.post("/api/v1/streams")
+async def create_stream(request: web.Request) -> web.Response:
+    creator = request.app[AUTH].user_id(request)
+    new = parse_new_stream(await json_body(request))
+    stream = await request.app[PLATFORM].create(creator, new)
+    links = urls(request, stream)
+    return web.json_response(
+        {
+            "stream_id": str(stream.id),
+            "stream_key": stream.stream_key,
+            "rtmp_url": links["rtmp_url"],
+            "publish_url": f"{links['rtmp_url']}/{stream.id}?key={stream.stream_key}",
+            "hls_url": links["hls_url"],
+            "status": stream.status,
+            "created_at": rfc3339(stream.created_at),
+        },
+        status=201,
+    )
+
+
+@routes.get("/api/v1/streams")
+async def list_streams(request: web.Request) -> web.Response:
+    viewer = request.app[AUTH].user_id(request)
+    status = request.query.get("status", LIVE)
+    if status not in STATUSES:
+        raise ApiError(400, "validation_error", f"status must be one of {', '.join(STATUSES)}")
+    streams = await request.app[PLATFORM].streams.with_status(status)
+    return web.json_response({"streams": [await stream_view(request, s, viewer) for s in streams]})
+
+
+@routes.get("/api/v1/streams/{stream_id}")
+async def get_stream(request: web.Request) -> web.Response:
+    viewer = request.app[AUTH].user_id(request)
+    stream = await request.app[PLATFORM].stream(stream_id_of(request))
+    return web.json_response(await stream_view(request, stream, viewer))
+
+
+@routes.post("/api/v1/streams/{stream_id}/join")
+async def join(request: web.Request) -> web.Response:
+    user = request.app[AUTH].user_id(request)
+    platform = request.app[PLATFORM]
+    stream_id = stream_id_of(request)
+    audience = await platform.join(stream_id, user)
+    links = urls(request, await platform.stream(stream_id))
+    return web.json_response(
+        {"hls_url": links["hls_url"], "ws_url": links["ws_url"], "current_viewers": audience.viewers}
+    )
+
+
+@routes.post("/api/v1/streams/{stream_id}/leave")
+async def leave(request: web.Request) -> web.Response:
+    user = request.app[AUTH].user_id(request)
+    audience = await request.app[PLATFORM].leave(stream_id_of(request), user)
+    return web.json_response({"current_viewers": audience.viewers}, status=202)
+
+
+async def webhook_form(request: web.Request, call: str) -> tuple[uuid.UUID | None, Any]:
+    form = await request.post()
+    name = form.get("name")
+    if not isinstance(name, str) or not name:
+        request.app[METRICS].webhook_requests.labels(call, "invalid").inc()
+        raise ApiError(400, "validation_error", "the webhook needs a form field 'name'")
+    return parse_stream_id(name), form
+
+
+@routes.post("/api/v1/streams/auth")
+async def on_publish(request: web.Request) -> web.Response:
+    """nginx-rtmp on_publish: 2xx lets the broadcaster in, anything else drops it."""
+    stream_id, form = await webhook_form(request, "publish")
+    key, client = form.get("key"), form.get("clientid")
+    if stream_id is None:
+        request.app[METRICS].webhook_requests.labels("publish", "refused").inc()
+        raise ApiError(403, "forbidden", "unknown stream")
+    decision = await request.app[PLATFORM].publish(
+        stream_id, key if isinstance(key, str) else None, client if isinstance(client, str) else None
+    )
+    result = "accepted" if decision.accepted else "refused"
+    request.app[METRICS].webhook_requests.labels("publish", result).inc()
+    if not decision.accepted:
+        log.info("refused a publish to %s: %s", stream_id, decision.reason)
+        raise ApiError(403, "forbidden", decision.reason)
+    return web.json_response({"status": "live"})
+
+
+@routes.post("/api/v1/streams/done")
+async def on_publish_done(request: web.Request) -> web.Response:
+    """nginx-rtmp on_publish_done: the broadcaster left, cleanly or not."""
+    stream_id, form = await webhook_form(request, "publish_done")
+    client = form.get("clientid")
+    ended = stream_id is not None and await request.app[PLATFORM].publish_done(
+        stream_id, client if isinstance(client, str) else None
+    )
+    request.app[METRICS].webhook_requests.labels("publish_done", "ended" if ended else "ignored").inc()
+    return web.json_response({"status": "ended" if ended else "unchanged"})
+
+
+@routes.get("/api/v1/streams/{stream_id}/ws")
+async def room(request: web.Request) -> web.StreamResponse:
+    stream_id = stream_id_of(request)
+    await request.app[PLATFORM].stream(stream_id)  # 404 before the upgrade
+    socket = web.WebSocketResponse(heartbeat=30.0, max_msg_size=4096)
+    await socket.prepare(request)
+    hub = request.app[HUB]
+    hub.enter(stream_id, socket)
+    try:
+        async for message in socket:
+            if message.type == WSMsgType.ERROR:
+                break  # viewers only listen; anything they send is ignored
+    finally:
+        hub.exit(stream_id, socket)
+    return socket

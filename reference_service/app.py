@@ -1,0 +1,97 @@
+"""The aiohttp application: wiring, health, metrics, the OpenAPI document, graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.asyncio import Redis
+
+from reference_service import store
+from reference_service.api import errors_as_json, routes
+from reference_service.auth import TokenVerifier
+from reference_service.config import Settings
+from reference_service.events import EventLog, ensure_topic
+from reference_service.hub import Hub
+from reference_service.keys import AUTH, HUB, METRICS, PLATFORM, SETTINGS
+from reference_service.metrics import Metrics
+from reference_service.platform import Platform
+from reference_service.viewers import Viewers
+
+log = logging.getLogger(__name__)
+OPENAPI = Path(__file__).resolve().parent.parent / "docs" / "contract" / "openapi.json"
+HEALTH_TIMEOUT = 2.0
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[errors_as_json], client_max_size=64 * 1024)
+    app[SETTINGS] = settings
+    app[AUTH] = TokenVerifier(settings.jwt_public_key)
+    app[METRICS] = Metrics()
+    app.cleanup_ctx.append(dependencies)
+    app.add_routes(routes)
+    app.router.add_get("/health", health)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/api/v1/openapi.json", openapi)
+    return app
+
+
+async def dependencies(app: web.Application) -> AsyncIterator[None]:
+    settings, metrics = app[SETTINGS], app[METRICS]
+    loop = asyncio.get_running_loop()
+    pool = await store.open_pool(settings.database_url)
+    await store.migrate(pool)
+    redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    await redis.ping()
+    await loop.run_in_executor(
+        None, ensure_topic, settings.kafka_bootstrap, settings.kafka_topic, settings.kafka_partitions
+    )
+    events = EventLog(settings.kafka_bootstrap, settings.kafka_topic, metrics)
+    events.start()
+    app[HUB] = Hub(metrics)
+    app[PLATFORM] = Platform(store.Streams(pool), Viewers(redis), events, app[HUB], metrics)
+    log.info("service ready on %s:%s", settings.host, settings.port)
+    yield
+    await app[HUB].close()
+    await events.close()
+    await redis.aclose()
+    await pool.close()
+
+
+async def health(request: web.Request) -> web.Response:
+    platform = request.app[PLATFORM]
+    checks: dict[str, Callable[[], Awaitable[object]]] = {
+        "postgres": platform.streams.ping,
+        "redis": platform.viewers.client.ping,
+        "kafka": platform.events.ping,
+    }
+    report = {}
+    for name, check in checks.items():
+        try:
+            await asyncio.wait_for(check(), HEALTH_TIMEOUT)
+            report[name] = "ok"
+        except Exception as error:  # noqa: BLE001 - health reports every failure as text
+            report[name] = f"failing: {error!r}"
+    healthy = all(state == "ok" for state in report.values())
+    return web.json_response(
+        {"status": "ok" if healthy else "degraded", "dependencies": report},
+        status=200 if healthy else 503,
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    platform, gauges = request.app[PLATFORM], request.app[METRICS]
+    # Live counts come from Redis at scrape time, so they stay true across restarts and replicas.
+    gauges.active_streams.set(len(await platform.viewers.active_streams()))
+    gauges.viewers.set(await platform.viewers.total_viewers())
+    body = generate_latest(gauges.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(json.loads(OPENAPI.read_text()))

@@ -1,0 +1,59 @@
+"""The service's settings, from environment variables (the same names in compose/ and the stack)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or unreadable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    redis_url: str
+    kafka_bootstrap: str
+    clickhouse_url: str
+    jwt_public_key: str
+    public_api_url: str
+    public_rtmp_url: str
+    public_hls_url: str
+    host: str = "0.0.0.0"
+    port: int = 8000
+    kafka_topic: str = "stream_events"
+    kafka_partitions: int = 3
+    # Apache Kafka refuses a session timeout under its group.min.session.timeout.ms (6 s).
+    kafka_session_timeout_ms: int = 6000
+    analytics_ready_file: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        def need(name: str) -> str:
+            value = environ.get(name)
+            if not value:
+                raise ConfigError(f"the setting {name} is required")
+            return value
+
+        key_file = need("JWT_PUBLIC_KEY_FILE")
+        try:
+            public_key = Path(key_file).read_text()
+        except OSError as error:
+            raise ConfigError(f"cannot read JWT_PUBLIC_KEY_FILE {key_file}: {error}") from None
+        return cls(
+            database_url=need("DATABASE_URL"),
+            redis_url=need("REDIS_URL"),
+            kafka_bootstrap=need("KAFKA_BOOTSTRAP_SERVERS"),
+            clickhouse_url=need("CLICKHOUSE_URL"),
+            jwt_public_key=public_key,
+            public_api_url=need("PUBLIC_API_URL").rstrip("/"),
+            public_rtmp_url=need("PUBLIC_RTMP_URL").rstrip("/"),
+            public_hls_url=need("PUBLIC_HLS_URL").rstrip("/"),
+            host=environ.get("HOST", "0.0.0.0"),
+            port=int(environ.get("PORT", "8000")),
+            kafka_session_timeout_ms=int(environ.get("KAFKA_SESSION_TIMEOUT_MS", "6000")),
+            analytics_ready_file=environ.get("ANALYTICS_READY_FILE"),
+        )

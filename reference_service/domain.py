@@ -1,0 +1,121 @@
+"""The rules of the platform as pure functions: no I/O, so each one is unit-tested on values."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+PREPARING, LIVE, ENDED = "preparing", "live", "ended"
+STATUSES = (PREPARING, LIVE, ENDED)
+TITLE_MAX, DESCRIPTION_MAX, CATEGORY_MAX = 200, 5000, 64
+
+
+class ApiError(Exception):
+    """An answer to a client's mistake: an honest status and a JSON error body."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass(frozen=True)
+class Stream:
+    id: uuid.UUID
+    creator_id: uuid.UUID
+    title: str
+    description: str | None
+    category: str | None
+    stream_key: str
+    status: str
+    publisher_id: str | None
+    peak_viewers: int
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at is None or self.ended_at is None:
+            return None
+        return (self.ended_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True)
+class NewStream:
+    title: str
+    description: str | None
+    category: str | None
+
+
+def new_stream_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def parse_stream_id(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
+def parse_new_stream(body: Any) -> NewStream:
+    if not isinstance(body, dict):
+        raise ApiError(400, "validation_error", "the body must be a JSON object")
+    unknown = sorted(set(body) - {"title", "description", "category"})
+    if unknown:
+        raise ApiError(400, "validation_error", f"unknown fields: {', '.join(unknown)}")
+    title = body.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise ApiError(400, "validation_error", "title is required and must be a non-empty string")
+    if len(title) > TITLE_MAX:
+        raise ApiError(400, "validation_error", f"title is longer than {TITLE_MAX} characters")
+    description = optional_text(body, "description", DESCRIPTION_MAX)
+    category = optional_text(body, "category", CATEGORY_MAX)
+    return NewStream(title.strip(), description, category)
+
+
+def optional_text(body: dict[str, Any], name: str, limit: int) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ApiError(400, "validation_error", f"{name} must be a string")
+    if len(value) > limit:
+        raise ApiError(400, "validation_error", f"{name} is longer than {limit} characters")
+    return value
+
+
+def publish_refusal(stream: Stream | None, key: str | None) -> str | None:
+    """Why a broadcaster may not publish to this stream with this key, or None if it may."""
+    if stream is None:
+        return "unknown stream"
+    # Compare first, whatever the status, so timing says nothing about the key.
+    key_matches = hmac.compare_digest((key or "").encode(), stream.stream_key.encode())
+    if not key_matches:
+        return "wrong stream key"
+    if stream.status == LIVE:
+        return "the stream is already live"
+    if stream.status == ENDED:
+        return "the stream has ended"
+    return None
+
+
+def is_own_publisher(stream: Stream, publisher_id: str | None) -> bool:
+    """Whether a publish_done belongs to the publisher that took the stream live.
+
+    nginx-rtmp also reports the end of publishers it refused itself (a second one on a live
+    stream); those must not end the stream. Without ids on either side, trust the call.
+    """
+    return not (stream.publisher_id and publisher_id) or stream.publisher_id == publisher_id
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

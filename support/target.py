@@ -1,0 +1,170 @@
+"""Where the suite points: every endpoint of the system under test, in one frozen object.
+
+Precedence per endpoint: behave userdata (`-D api_url=...`) > environment (`NOVA_API_URL`) >
+nothing. Nothing configured at all means the embedded stack; a partial configuration is an error
+that names what is missing, because a suite half pointed at staging judges nothing.
+"""
+
+from __future__ import annotations
+
+import socket
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+import redis
+from clickhouse_driver import Client as ClickHouseClient
+from confluent_kafka.admin import AdminClient
+
+PROBE_TIMEOUT = 3.0
+
+
+class TargetError(RuntimeError):
+    """The target is misconfigured or one of its endpoints does not answer."""
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str
+    api_url: str
+    rtmp_url: str
+    hls_url: str
+    metrics_url: str
+    pg_dsn: str
+    redis_url: str
+    kafka_bootstrap: str
+    clickhouse_url: str
+    jwt_private_key: str
+
+    @property
+    def ws_url(self) -> str:
+        scheme, rest = self.api_url.split("://", 1)
+        return f"{'wss' if scheme == 'https' else 'ws'}://{rest}"
+
+    def describe(self) -> str:
+        """What was resolved, one endpoint a line, without secrets."""
+        lines = [f"target: {self.kind}"]
+        for field in fields(self):
+            if field.name not in ("kind", "jwt_private_key"):
+                lines.append(f"  {field.name:<16} {redact(getattr(self, field.name))}")
+        return "\n".join(lines)
+
+
+ENDPOINTS = tuple(f.name for f in fields(Target) if f.name not in ("kind", "jwt_private_key"))
+
+
+def redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
+
+
+def env_name(endpoint: str) -> str:
+    return f"NOVA_{endpoint.upper()}"
+
+
+def configured(userdata: Mapping[str, str], environ: Mapping[str, str]) -> Target | None:
+    """The external target the user configured, or None for the embedded stack."""
+    values = {}
+    for name in (*ENDPOINTS, "jwt_private_key", "jwt_private_key_file"):
+        value = userdata.get(name) or environ.get(env_name(name))
+        if value:
+            values[name] = value
+    if not values:
+        return None
+    if "jwt_private_key_file" in values:
+        path = Path(values.pop("jwt_private_key_file"))
+        try:
+            values["jwt_private_key"] = path.read_text()
+        except OSError as error:
+            raise TargetError(f"cannot read the JWT signing key at {path}: {error}") from None
+    missing = [name for name in (*ENDPOINTS, "jwt_private_key") if name not in values]
+    if missing:
+        wanted = ", ".join(f"{name} ({env_name(name)})" for name in missing)
+        raise TargetError(
+            f"an external target needs every endpoint; missing: {wanted}. "
+            "Configure none of them to run against the embedded stack."
+        )
+    return Target(kind="external", **values)
+
+
+def probe(target: Target) -> None:
+    """Fail within seconds, naming the service and URL, if any endpoint does not answer."""
+    checks = {
+        "api": (target.api_url, lambda: http_answers(target.api_url.rstrip("/") + "/health")),
+        "metrics": (target.metrics_url, lambda: http_answers(target.metrics_url)),
+        "hls": (target.hls_url, lambda: http_answers(target.hls_url, any_status=True)),
+        "rtmp": (target.rtmp_url, lambda: tcp_answers(target.rtmp_url, default_port=1935)),
+        "postgres": (target.pg_dsn, lambda: postgres_answers(target.pg_dsn)),
+        "redis": (target.redis_url, lambda: redis_answers(target.redis_url)),
+        "kafka": (target.kafka_bootstrap, lambda: kafka_answers(target.kafka_bootstrap)),
+        "clickhouse": (target.clickhouse_url, lambda: clickhouse_answers(target.clickhouse_url)),
+    }
+    failures = []
+    for service, (url, check) in checks.items():
+        try:
+            check()
+        except Exception as error:  # noqa: BLE001 - every endpoint is reported, not the first
+            failures.append(f"  {service} at {redact(url)}: {error}")
+    if failures:
+        raise TargetError(f"the {target.kind} target does not answer:\n" + "\n".join(failures))
+
+
+def http_answers(url: str, *, any_status: bool = False) -> None:
+    try:
+        with urllib.request.urlopen(url, timeout=PROBE_TIMEOUT) as response:
+            status = response.status
+    except urllib.error.HTTPError as error:
+        if any_status:
+            return
+        status = error.code
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        raise TargetError(f"no HTTP answer ({getattr(error, 'reason', error)})") from None
+    if status != 200:
+        raise TargetError(f"expected HTTP 200, got {status}")
+
+
+def tcp_answers(url: str, default_port: int) -> None:
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise TargetError(f"not a URL with a host: {url!r}")
+    try:
+        with socket.create_connection((parts.hostname, parts.port or default_port), PROBE_TIMEOUT):
+            pass
+    except OSError as error:
+        raise TargetError(f"cannot connect ({error.strerror or error})") from None
+
+
+def postgres_answers(dsn: str) -> None:
+    with psycopg.connect(dsn, connect_timeout=int(PROBE_TIMEOUT)) as connection:
+        connection.execute("SELECT 1")
+
+
+def redis_answers(url: str) -> None:
+    client = redis.Redis.from_url(url, socket_timeout=PROBE_TIMEOUT, socket_connect_timeout=PROBE_TIMEOUT)
+    try:
+        client.ping()
+    finally:
+        client.close()
+
+
+def kafka_answers(bootstrap: str) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": int(PROBE_TIMEOUT * 1000)})
+    try:
+        admin.list_topics(timeout=PROBE_TIMEOUT)
+    except Exception as error:
+        raise TargetError(f"no broker answered ({error})") from None
+
+
+def clickhouse_answers(url: str) -> None:
+    client = ClickHouseClient.from_url(url)
+    client.connection.connect_timeout = PROBE_TIMEOUT
+    try:
+        client.execute("SELECT 1")
+    finally:
+        client.disconnect()
