@@ -1,4 +1,4 @@
-"""`python -m reference_service api` runs the HTTP service; `... analytics` the analytics consumer."""
+"""`python -m reference_service api`: the HTTP service; `... analytics`: the analytics consumer."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ USAGE = "usage: python -m reference_service {api|analytics}"
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
     )
     if len(argv) != 1 or argv[0] not in ("api", "analytics"):
         print(USAGE, file=sys.stderr)

@@ -54,8 +54,12 @@ COLUMNS = (
 
 
 def row(message: Message) -> tuple[Any, ...] | None:
+    value = message.value()
+    if value is None:
+        log.error("skipping an empty event at %s/%s", message.partition(), message.offset())
+        return None
     try:
-        event = json.loads(message.value())
+        event = json.loads(value)
         return (
             str(event["event_id"]),
             str(event["event_type"]),
@@ -68,10 +72,12 @@ def row(message: Message) -> tuple[Any, ...] | None:
             datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00")).replace(tzinfo=None),
             message.partition(),
             message.offset(),
-            message.value().decode(),
+            value.decode(errors="replace"),
         )
     except (ValueError, KeyError, TypeError, AttributeError) as error:
-        log.error("skipping a malformed event at %s/%s: %r", message.partition(), message.offset(), error)
+        log.error(
+            "skipping a malformed event at %s/%s: %r", message.partition(), message.offset(), error
+        )
         return None
 
 
@@ -128,7 +134,9 @@ def store(clickhouse: Client, rows: list[tuple[Any, ...]], stopping: threading.E
     while True:
         try:
             if rows:
-                clickhouse.execute(f"INSERT INTO nova_analytics.stream_events ({COLUMNS}) VALUES", rows)
+                clickhouse.execute(
+                    f"INSERT INTO nova_analytics.stream_events ({COLUMNS}) VALUES", rows
+                )
         except (ClickHouseError, OSError, EOFError) as error:
             log.error("ClickHouse refused %d events, retrying: %r", len(rows), error)
             if stopping.wait(1.0):

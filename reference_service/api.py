@@ -75,7 +75,8 @@ def urls(request: web.Request, stream: Stream) -> dict[str, str]:
     return {
         "rtmp_url": settings.public_rtmp_url,
         "hls_url": f"{settings.public_hls_url}/{stream.id}/index.m3u8",
-        "ws_url": settings.public_api_url.replace("http", "ws", 1) + f"/api/v1/streams/{stream.id}/ws",
+        "ws_url": settings.public_api_url.replace("http", "ws", 1)
+        + f"/api/v1/streams/{stream.id}/ws",
     }
 
 
@@ -145,7 +146,11 @@ async def join(request: web.Request) -> web.Response:
     audience = await platform.join(stream_id, user)
     links = urls(request, await platform.stream(stream_id))
     return web.json_response(
-        {"hls_url": links["hls_url"], "ws_url": links["ws_url"], "current_viewers": audience.viewers}
+        {
+            "hls_url": links["hls_url"],
+            "ws_url": links["ws_url"],
+            "current_viewers": audience.viewers,
+        }
     )
 
 
@@ -174,7 +179,9 @@ async def on_publish(request: web.Request) -> web.Response:
         request.app[METRICS].webhook_requests.labels("publish", "refused").inc()
         raise ApiError(403, "forbidden", "unknown stream")
     decision = await request.app[PLATFORM].publish(
-        stream_id, key if isinstance(key, str) else None, client if isinstance(client, str) else None
+        stream_id,
+        key if isinstance(key, str) else None,
+        client if isinstance(client, str) else None,
     )
     result = "accepted" if decision.accepted else "refused"
     request.app[METRICS].webhook_requests.labels("publish", result).inc()
@@ -192,7 +199,9 @@ async def on_publish_done(request: web.Request) -> web.Response:
     ended = stream_id is not None and await request.app[PLATFORM].publish_done(
         stream_id, client if isinstance(client, str) else None
     )
-    request.app[METRICS].webhook_requests.labels("publish_done", "ended" if ended else "ignored").inc()
+    request.app[METRICS].webhook_requests.labels(
+        "publish_done", "ended" if ended else "ignored"
+    ).inc()
     return web.json_response({"status": "ended" if ended else "unchanged"})
 
 

@@ -46,10 +46,16 @@ async def dependencies(app: web.Application) -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
     pool = await store.open_pool(settings.database_url)
     await store.migrate(pool)
-    redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    redis = Redis.from_url(
+        settings.redis_url, socket_timeout=5, socket_connect_timeout=5, decode_responses=True
+    )
     await redis.ping()
     await loop.run_in_executor(
-        None, ensure_topic, settings.kafka_bootstrap, settings.kafka_topic, settings.kafka_partitions
+        None,
+        ensure_topic,
+        settings.kafka_bootstrap,
+        settings.kafka_topic,
+        settings.kafka_partitions,
     )
     events = EventLog(settings.kafka_bootstrap, settings.kafka_topic, metrics)
     events.start()
@@ -75,7 +81,7 @@ async def health(request: web.Request) -> web.Response:
         try:
             await asyncio.wait_for(check(), HEALTH_TIMEOUT)
             report[name] = "ok"
-        except Exception as error:  # noqa: BLE001 - health reports every failure as text
+        except Exception as error:
             report[name] = f"failing: {error!r}"
     healthy = all(state == "ok" for state in report.values())
     return web.json_response(

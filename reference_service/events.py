@@ -9,7 +9,8 @@ import uuid
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
 
 from reference_service.domain import now, rfc3339
 from reference_service.metrics import Metrics
@@ -20,7 +21,9 @@ log = logging.getLogger(__name__)
 def ensure_topic(bootstrap: str, topic: str, partitions: int) -> None:
     """Create the topic up front: some brokers (Tansu) do not create it for a consumer."""
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    futures = admin.create_topics([NewTopic(topic, num_partitions=partitions)], operation_timeout=10)
+    futures = admin.create_topics(
+        [NewTopic(topic, num_partitions=partitions)], operation_timeout=10
+    )
     try:
         futures[topic].result(timeout=10)
     except KafkaException as error:

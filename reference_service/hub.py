@@ -49,7 +49,9 @@ class Hub:
             room.sender.cancel()
             del self.rooms[stream_id]
 
-    def broadcast(self, stream_id: uuid.UUID, name: str, data: dict[str, Any], since: float) -> None:
+    def broadcast(
+        self, stream_id: uuid.UUID, name: str, data: dict[str, Any], since: float
+    ) -> None:
         """Queue an event for the room; `since` is when it happened (time.perf_counter)."""
         room = self.rooms.get(stream_id)
         if room is None:

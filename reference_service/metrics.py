@@ -11,21 +11,15 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.active_streams = Gauge(
-            f"{PREFIX}_active_streams", "Streams live now.", registry=r
-        )
-        self.viewers = Gauge(
-            f"{PREFIX}_viewers", "Viewers of live streams now.", registry=r
-        )
+        self.active_streams = Gauge(f"{PREFIX}_active_streams", "Streams live now.", registry=r)
+        self.viewers = Gauge(f"{PREFIX}_viewers", "Viewers of live streams now.", registry=r)
         self.websocket_connections = Gauge(
             f"{PREFIX}_websocket_connections", "Open WebSocket connections.", registry=r
         )
         self.streams_started = Counter(
             f"{PREFIX}_streams_started", "Streams that went live.", registry=r
         )
-        self.streams_ended = Counter(
-            f"{PREFIX}_streams_ended", "Streams that ended.", registry=r
-        )
+        self.streams_ended = Counter(f"{PREFIX}_streams_ended", "Streams that ended.", registry=r)
         self.viewer_joins = Counter(
             f"{PREFIX}_viewer_joins", "Joins that added a viewer.", registry=r
         )

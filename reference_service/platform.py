@@ -91,7 +91,11 @@ class Platform:
         """End the stream if its own publisher left; False if there was nothing to end."""
         async with self._locks[stream_id]:
             stream = await self.streams.get(stream_id)
-            if stream is None or stream.status != LIVE or not is_own_publisher(stream, publisher_id):
+            if (
+                stream is None
+                or stream.status != LIVE
+                or not is_own_publisher(stream, publisher_id)
+            ):
                 return False
             since = time.perf_counter()
             peak = (await self.viewers.audience(stream_id)).peak

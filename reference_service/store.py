@@ -30,7 +30,7 @@ async def open_pool(dsn: str) -> AsyncConnectionPool:
 
 
 async def migrate(pool: AsyncConnectionPool) -> list[str]:
-    """Apply the migrations not yet applied, in name order, under a lock; safe to run on every start."""
+    """Apply pending migrations in name order, under a lock; safe on every start."""
     scripts = sorted(
         (entry.name, entry.read_text())
         for entry in resources.files("reference_service").joinpath("migrations").iterdir()
@@ -48,7 +48,7 @@ async def migrate(pool: AsyncConnectionPool) -> list[str]:
         for name, sql in scripts:
             if name in done:
                 continue
-            await connection.execute(sql)  # type: ignore[arg-type]  # our own files, not input
+            await connection.execute(sql)
             await connection.execute("INSERT INTO schema_migrations (name) VALUES (%s)", (name,))
             applied_now.append(name)
     if applied_now:
@@ -63,7 +63,7 @@ class Streams:
     async def _one(self, sql: str, params: tuple[Any, ...]) -> Stream | None:
         async with self.pool.connection() as connection:
             cursor = connection.cursor(row_factory=dict_row)
-            await cursor.execute(sql, params)  # type: ignore[arg-type]
+            await cursor.execute(sql, params)
             row = await cursor.fetchone()
         return Stream(**row) if row else None
 
@@ -83,7 +83,8 @@ class Streams:
         async with self.pool.connection() as connection:
             cursor = connection.cursor(row_factory=dict_row)
             await cursor.execute(
-                f"SELECT {COLUMNS} FROM streams WHERE status = %s ORDER BY created_at DESC LIMIT %s",
+                f"SELECT {COLUMNS} FROM streams WHERE status = %s "
+                "ORDER BY created_at DESC LIMIT %s",
                 (status, limit),
             )
             return [Stream(**row) for row in await cursor.fetchall()]

@@ -43,7 +43,11 @@ class Audience:
 
 
 def keys(stream_id: uuid.UUID) -> list[str]:
-    return [f"stream:{stream_id}:members", f"stream:{stream_id}:viewers", f"stream:{stream_id}:peak"]
+    return [
+        f"stream:{stream_id}:members",
+        f"stream:{stream_id}:viewers",
+        f"stream:{stream_id}:peak",
+    ]
 
 
 class Viewers:
@@ -85,7 +89,8 @@ class Viewers:
         return Audience(False, int(count or 0), int(top or 0))
 
     async def active_streams(self) -> list[str]:
-        return sorted(member.decode() for member in await self.client.smembers(ACTIVE_STREAMS))  # type: ignore[misc]
+        # The client decodes responses (decode_responses=True): members are str.
+        return sorted(str(member) for member in await self.client.smembers(ACTIVE_STREAMS))
 
     async def total_viewers(self) -> int:
         active = await self.active_streams()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -95,7 +95,7 @@ def configured(userdata: Mapping[str, str], environ: Mapping[str, str]) -> Targe
 
 def probe(target: Target) -> None:
     """Fail within seconds, naming the service and URL, if any endpoint does not answer."""
-    checks = {
+    checks: dict[str, tuple[str, Callable[[], None]]] = {
         "api": (target.api_url, lambda: http_answers(target.api_url.rstrip("/") + "/health")),
         "metrics": (target.metrics_url, lambda: http_answers(target.metrics_url)),
         "hls": (target.hls_url, lambda: http_answers(target.hls_url, any_status=True)),
@@ -109,15 +109,17 @@ def probe(target: Target) -> None:
     for service, (url, check) in checks.items():
         try:
             check()
-        except Exception as error:  # noqa: BLE001 - every endpoint is reported, not the first
+        except Exception as error:
             failures.append(f"  {service} at {redact(url)}: {error}")
     if failures:
         raise TargetError(f"the {target.kind} target does not answer:\n" + "\n".join(failures))
 
 
 def http_answers(url: str, *, any_status: bool = False) -> None:
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise TargetError(f"expected an http:// or https:// URL, got {url!r}")
     try:
-        with urllib.request.urlopen(url, timeout=PROBE_TIMEOUT) as response:
+        with urllib.request.urlopen(url, timeout=PROBE_TIMEOUT) as response:  # noqa: S310
             status = response.status
     except urllib.error.HTTPError as error:
         if any_status:
@@ -146,7 +148,9 @@ def postgres_answers(dsn: str) -> None:
 
 
 def redis_answers(url: str) -> None:
-    client = redis.Redis.from_url(url, socket_timeout=PROBE_TIMEOUT, socket_connect_timeout=PROBE_TIMEOUT)
+    client = redis.Redis.from_url(
+        url, socket_timeout=PROBE_TIMEOUT, socket_connect_timeout=PROBE_TIMEOUT
+    )
     try:
         client.ping()
     finally:
@@ -154,7 +158,9 @@ def redis_answers(url: str) -> None:
 
 
 def kafka_answers(bootstrap: str) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": int(PROBE_TIMEOUT * 1000)})
+    admin = AdminClient(
+        {"bootstrap.servers": bootstrap, "socket.timeout.ms": int(PROBE_TIMEOUT * 1000)}
+    )
     try:
         admin.list_topics(timeout=PROBE_TIMEOUT)
     except Exception as error:

@@ -26,7 +26,7 @@ from support.target import Target
 
 __all__ = ["EmbeddedStack", "Server", "StackError"]
 
-DEFAULT_ROOT = Path(os.environ.get("NOVA_STACK_ROOT", "/tmp/nova-acceptance"))
+DEFAULT_ROOT = Path(os.environ.get("NOVA_STACK_ROOT", "/tmp/nova-acceptance"))  # noqa: S108 - world-readable on purpose
 STORES = ("postgres", "redis", "clickhouse", "kafka", "nginx")
 APPLICATIONS = ("service", "analytics")
 
@@ -39,7 +39,7 @@ def free_ports() -> launchers.Ports:
 
 
 def write_jwt_keys(keys_dir: Path) -> str:
-    """A fresh RS256 key pair per run: the service gets the public half, the suite signs with the private."""
+    """A fresh RS256 key pair per run: the service gets the public half, the suite signs."""
     keys_dir.mkdir()
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private_pem = key.private_bytes(
@@ -141,7 +141,7 @@ class EmbeddedStack:
                 continue
             try:
                 server.stop()
-            except Exception as error:  # noqa: BLE001 - stop the others, then report
+            except Exception as error:
                 errors.append(f"{name}: {error}")
         return errors
 

@@ -14,7 +14,9 @@ from support.target import ENDPOINTS, env_name
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m support.stack")
-    parser.add_argument("command", choices=["up"], help="boot the stack and keep it up until interrupted")
+    parser.add_argument(
+        "command", choices=["up"], help="boot the stack and keep it up until interrupted"
+    )
     parser.parse_args(argv)
 
     stack = EmbeddedStack()

@@ -49,7 +49,7 @@ def render(template: str, **values: object) -> str:
 
 def http_ok(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=0.5) as response:
+        with urllib.request.urlopen(url, timeout=0.5) as response:  # noqa: S310 - our own http URL
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError):
         return False
@@ -101,14 +101,16 @@ def nginx(run_dir: Path, ports: Ports) -> Server:
 
 
 def postgres_bin() -> Path:
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: int(p.parts[-3]))
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: int(p.parts[-3])
+    )
     if not versions:
         raise StackError("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres)")
     return versions[-1].parent
 
 
 def postgres_template(root: Path, bindir: Path) -> Path:
-    """An initdb'd data directory made once per machine, copied per run (initdb alone takes 0.7 s)."""
+    """An initdb'd data directory made once per machine, copied per run (initdb takes 0.7 s)."""
     template = root / f"pg{bindir.parent.name}-template"
     if template.exists():
         return template
@@ -191,7 +193,12 @@ def clickhouse(run_dir: Path, ports: Ports) -> Server:
         (home / sub).mkdir(parents=True)
     config = home / "config.xml"
     config.write_text(
-        render("clickhouse.xml", dir=home, tcp_port=ports.clickhouse_tcp, http_port=ports.clickhouse_http)
+        render(
+            "clickhouse.xml",
+            dir=home,
+            tcp_port=ports.clickhouse_tcp,
+            http_port=ports.clickhouse_http,
+        )
     )
     return Server(
         "clickhouse",
@@ -200,8 +207,10 @@ def clickhouse(run_dir: Path, ports: Ports) -> Server:
         extra_logs=[home / "log" / "clickhouse-server.err.log"],
         ports=[ports.clickhouse_tcp, ports.clickhouse_http],
         # A bare TCP connect to the native port logs a warning; /ping is the clean probe.
-        ready=lambda: http_ok(f"http://127.0.0.1:{ports.clickhouse_http}/ping")
-        and port_is_open(ports.clickhouse_tcp),
+        ready=lambda: (
+            http_ok(f"http://127.0.0.1:{ports.clickhouse_http}/ping")
+            and port_is_open(ports.clickhouse_tcp)
+        ),
     )
 
 

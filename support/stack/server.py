@@ -40,7 +40,7 @@ def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(f"    {line}" for line in last) if last else f"(empty log at {path})"
 
 
-class Server(Executor):  # type: ignore[misc]
+class Server(Executor):
     """A server process with its log file, its ports and a readiness probe."""
 
     def __init__(
@@ -109,7 +109,9 @@ class Server(Executor):  # type: ignore[misc]
             ) from None
         return self
 
-    def stop(self, stop_signal: int | None = None, expected_returncode: int | None = None) -> Server:
+    def stop(
+        self, stop_signal: int | None = None, expected_returncode: int | None = None
+    ) -> Server:
         try:
             super().stop(stop_signal, expected_returncode)
         finally:

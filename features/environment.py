@@ -1,0 +1,100 @@
+"""behave hooks: resolve the target (booting the embedded stack if none is configured), hold the
+run's loop and clients, give each scenario a fresh world, and keep evidence of failures."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import allure
+import parse
+from behave import register_type
+from behave.model import Scenario
+from behave.runner import Context
+
+from support.api import ApiClient
+from support.identity import TokenIssuer
+from support.loop import RunLoop
+from support.stack import EmbeddedStack
+from support.stack.server import tail
+from support.stores.postgres import PostgresChecker
+from support.stores.redis import RedisChecker
+from support.target import configured, probe
+from support.world import Run, World
+
+EVIDENCE_LOG_LINES = 200
+
+
+@parse.with_pattern(r"[A-Z][a-z]+")
+def parse_name(text: str) -> str:
+    return text
+
+
+# People in steps are capitalised first names: "Ada", "Ben".
+register_type(Name=parse_name)
+
+
+def say(message: str) -> None:
+    """To the terminal even while behave captures output."""
+    print(message, file=sys.__stderr__, flush=True)
+
+
+def before_all(context: Context) -> None:
+    userdata = context.config.userdata
+    target = configured(userdata, os.environ)
+    stack = None
+    if target is None:
+        stack = EmbeddedStack()
+        context.add_cleanup(stack.stop)
+        target = stack.start()
+        say(f"embedded stack ready in {stack.boot_seconds:.2f} s (logs in {stack.run_dir})")
+    say(target.describe())
+    began = time.monotonic()
+    probe(target)
+    say(f"every endpoint answered in {time.monotonic() - began:.2f} s")
+    loop = RunLoop()
+    context.run = Run(
+        target=target,
+        loop=loop,
+        api=loop.run(make_api(target.api_url)),
+        tokens=TokenIssuer(target.jwt_private_key),
+        postgres=PostgresChecker(target.pg_dsn),
+        redis=RedisChecker(target.redis_url),
+        stack=stack,
+    )
+    context.add_cleanup(context.run.close)
+
+
+async def make_api(base_url: str) -> ApiClient:
+    return ApiClient(base_url)  # the session must be made on the run's loop
+
+
+def before_scenario(context: Context, scenario: Scenario) -> None:
+    context.world = World(context.run)
+    context.scenario_began = time.time()
+
+
+def after_scenario(context: Context, scenario: Scenario) -> None:
+    if scenario.status == "failed":
+        attach_evidence(context)
+
+
+def attach_evidence(context: Context) -> None:
+    world: World = context.world
+    for name, reply in world.replies.items():
+        allure.attach(
+            reply.describe(),
+            name=f"last answer to {name}",
+            attachment_type=allure.attachment_type.TEXT,
+        )
+    stack = context.run.stack
+    if stack is None:
+        return
+    for server, logs in stack.logs().items():
+        for log in logs:
+            allure.attach(
+                tail(log, EVIDENCE_LOG_LINES),
+                name=f"{server}: {log.name}",
+                attachment_type=allure.attachment_type.TEXT,
+            )

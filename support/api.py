@@ -1,0 +1,88 @@
+"""REST client of the contract: one aiohttp session per run, every answer checked against it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from support.contract import check_response
+
+REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=10)
+
+
+class ApiUnreachable(RuntimeError):
+    """The service did not answer at all (as opposed to answering with an error)."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    method: str
+    url: str
+    status: int
+    body: Any
+
+    @property
+    def error(self) -> str | None:
+        return self.body.get("error") if isinstance(self.body, dict) else None
+
+    def describe(self) -> str:
+        return f"{self.method} {self.url} -> {self.status} {json.dumps(self.body)[:500]}"
+
+
+class ApiClient:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = aiohttp.ClientSession(timeout=REQUEST_TIMEOUT)
+
+    async def close(self) -> None:
+        await self.session.close()
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        json_body: Any = None,
+        raw_body: str | None = None,
+        params: dict[str, str] | None = None,
+    ) -> Reply:
+        url = f"{self.base_url}{path}"
+        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        if raw_body is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            async with self.session.request(
+                method, url, headers=headers, json=json_body, data=raw_body, params=params
+            ) as response:
+                text = await response.text()
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise ApiUnreachable(f"{method} {url}: no answer ({error!r})") from None
+        try:
+            body = json.loads(text) if text else None
+        except json.JSONDecodeError:
+            raise AssertionError(
+                f"{method} {url} answered {status} with a body that is not JSON: {text[:300]!r}"
+            ) from None
+        check_response(method, urlsplit(url).path, status, body)
+        return Reply(method, url, status, body)
+
+    async def create_stream(self, token: str | None, fields: dict[str, Any]) -> Reply:
+        return await self.call("POST", "/api/v1/streams", token=token, json_body=fields)
+
+    async def get_stream(self, token: str | None, stream_id: str) -> Reply:
+        return await self.call("GET", f"/api/v1/streams/{stream_id}", token=token)
+
+    async def streams(self, token: str | None, status: str = "live") -> Reply:
+        return await self.call("GET", "/api/v1/streams", token=token, params={"status": status})
+
+    async def join(self, token: str | None, stream_id: str) -> Reply:
+        return await self.call("POST", f"/api/v1/streams/{stream_id}/join", token=token)
+
+    async def leave(self, token: str | None, stream_id: str) -> Reply:
+        return await self.call("POST", f"/api/v1/streams/{stream_id}/leave", token=token)

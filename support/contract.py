@@ -1,0 +1,61 @@
+"""Contract v1 (docs/contract/): every REST answer the suite reads is checked against it."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+CONTRACT_DIR = Path(__file__).resolve().parent.parent / "docs" / "contract"
+
+
+class ContractViolation(AssertionError):
+    """An answer the contract does not allow; says which operation, status and rule."""
+
+
+@cache
+def openapi() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((CONTRACT_DIR / "openapi.json").read_text())
+    return document
+
+
+def resolve(node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node and node["$ref"].startswith("#/components/responses/"):
+        node = openapi()["components"]["responses"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def operation(method: str, path: str) -> tuple[str, dict[str, Any]]:
+    """The documented operation matching a concrete path, with its path template."""
+    for template, operations in openapi()["paths"].items():
+        pattern = "^" + re.sub(r"\{[^/]+\}", "[^/]+", template) + "$"
+        if re.match(pattern, path) and method.lower() in operations:
+            return template, operations[method.lower()]
+    raise ContractViolation(f"{method} {path} is not an operation of the contract")
+
+
+def check_response(method: str, path: str, status: int, body: Any) -> None:
+    template, spec = operation(method, path)
+    responses = spec["responses"]
+    if str(status) not in responses:
+        raise ContractViolation(
+            f"{method} {template} answered {status}, which the contract does not allow "
+            f"(documented: {', '.join(sorted(responses))}); body: {json.dumps(body)[:300]}"
+        )
+    content = resolve(responses[str(status)]).get("content", {})
+    schema = content.get("application/json", {}).get("schema")
+    if schema is None:
+        return
+    validator = Draft202012Validator(
+        {"components": openapi()["components"], **schema}, format_checker=FormatChecker()
+    )
+    errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
+    if errors:
+        rules = "; ".join(f"at {e.json_path}: {e.message}" for e in errors[:5])
+        raise ContractViolation(
+            f"{method} {template} answered {status} against the contract: {rules}"
+        )

@@ -1,0 +1,44 @@
+"""Polling to a deadline instead of sleeping: the suite's only way to wait for something.
+
+On timeout the error lists every distinct failure seen while polling, in order, so a report says
+"first the stream was missing, then it was preparing" rather than only the last word.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def timeout_factor() -> float:
+    """NOVA_TIMEOUT_FACTOR scales every deadline of the suite (slow machines, remote targets)."""
+    return float(os.environ.get("NOVA_TIMEOUT_FACTOR", "1"))
+
+
+def scaled(seconds: float) -> float:
+    return seconds * timeout_factor()
+
+
+def eventually(check: Callable[[], T], *, within: float, every: float = 0.05, what: str = "") -> T:
+    """Call `check` until it returns without raising AssertionError; return what it returned."""
+    deadline = time.monotonic() + scaled(within)
+    seen: list[str] = []
+    while True:
+        try:
+            return check()
+        except AssertionError as failure:
+            message = str(failure) or repr(failure)
+            if not seen or seen[-1] != message:
+                seen.append(message)
+        if time.monotonic() >= deadline:
+            history = "\n".join(f"  - {message}" for message in seen)
+            subject = what or getattr(check, "__name__", "the check")
+            raise AssertionError(
+                f"{subject} did not hold within {scaled(within):.1f} s; "
+                f"what was seen, in order:\n{history}"
+            )
+        time.sleep(every)

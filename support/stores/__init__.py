@@ -1,0 +1,1 @@
+"""Checkers that read what the platform wrote in its stores, over each store's own protocol."""
