@@ -1,0 +1,307 @@
+"""The reference service's rules, against the real stores of the embedded stack.
+
+Webhooks are called the way nginx-rtmp calls them (form-encoded POSTs with name, key, clientid),
+so the lifecycle rules are tested here without a publisher; the acceptance suite does it for real.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import psycopg
+import pytest
+import redis
+from clickhouse_driver import Client as ClickHouse
+from confluent_kafka import Consumer, TopicPartition
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from support.identity import Person, TokenIssuer, forged_token
+from support.target import Target
+from tests.conftest import Http
+
+T = TypeVar("T")
+pytestmark = pytest.mark.stack
+
+
+def soon(check: Callable[[], T], within: float = 10.0) -> T:
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def create(http: Http, token: str, title: str = "Morning run") -> dict[str, Any]:
+    status, body = http.call("POST", "/api/v1/streams", token=token, body={"title": title})
+    assert status == 201, body
+    return body
+
+
+def publish(http: Http, stream: dict[str, Any], key: str | None = None, client: str = "1") -> int:
+    form = {"call": "publish", "name": stream["stream_id"], "clientid": client, "app": "live"}
+    form["key"] = stream["stream_key"] if key is None else key
+    return http.call("POST", "/api/v1/streams/auth", form=form)[0]
+
+
+def publish_done(http: Http, stream: dict[str, Any], client: str = "1") -> tuple[int, Any]:
+    form = {"call": "publish_done", "name": stream["stream_id"], "clientid": client}
+    return http.call("POST", "/api/v1/streams/done", form=form)
+
+
+def row(target: Target, stream_id: str) -> dict[str, Any]:
+    with psycopg.connect(target.pg_dsn, row_factory=psycopg.rows.dict_row) as connection:
+        found = connection.execute("SELECT * FROM streams WHERE id = %s", (stream_id,)).fetchone()
+    assert found is not None, f"no row for {stream_id}"
+    return found
+
+
+@pytest.fixture(scope="module")
+def store(target: Target) -> redis.Redis:
+    return redis.Redis.from_url(target.redis_url, decode_responses=True)
+
+
+def test_health_reports_every_dependency(http: Http) -> None:
+    status, body = http.call("GET", "/health")
+    assert status == 200
+    assert body == {
+        "status": "ok",
+        "dependencies": {"postgres": "ok", "redis": "ok", "kafka": "ok"},
+    }
+
+
+def test_a_created_stream_is_preparing_and_its_key_is_its_creators(
+    http: Http, target: Target, issuer: TokenIssuer, ada: tuple[Person, str]
+) -> None:
+    person, token = ada
+    created = create(http, token)
+    assert created["status"] == "preparing"
+    assert created["publish_url"].endswith(f"/{created['stream_id']}?key={created['stream_key']}")
+    assert created["stream_key"] not in created["hls_url"]
+    assert row(target, created["stream_id"])["creator_id"] == person.user_id
+    _, mine = http.call("GET", f"/api/v1/streams/{created['stream_id']}", token=token)
+    assert mine["stream_key"] == created["stream_key"]
+    ben = issuer.token_for(Person("Ben"))
+    _, theirs = http.call("GET", f"/api/v1/streams/{created['stream_id']}", token=ben)
+    assert "stream_key" not in theirs
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status", "error"),
+    [
+        ("GET", "/api/v1/streams", {}, 401, "unauthorized"),
+        ("GET", "/api/v1/streams", {"token": "nope"}, 401, "unauthorized"),
+        ("GET", "/api/v1/streams", {"token": forged_token(Person("Eve"))}, 401, "unauthorized"),
+        ("GET", f"/api/v1/streams/{uuid.uuid4()}", {"valid": True}, 404, "not_found"),
+        ("GET", "/api/v1/streams/not-a-uuid", {"valid": True}, 404, "not_found"),
+        ("GET", "/api/v1/streams?status=paused", {"valid": True}, 400, "validation_error"),
+        ("POST", "/api/v1/streams", {"valid": True, "raw": b"{"}, 400, "invalid_json"),
+        (
+            "POST",
+            "/api/v1/streams",
+            {"valid": True, "body": {"title": ""}},
+            400,
+            "validation_error",
+        ),
+        ("POST", f"/api/v1/streams/{uuid.uuid4()}/join", {"valid": True}, 404, "not_found"),
+        ("DELETE", "/api/v1/streams", {"valid": True}, 405, "method_not_allowed"),
+        ("GET", "/nowhere", {}, 404, "not_found"),
+        ("POST", "/api/v1/streams/auth", {"form": {"key": "k"}}, 400, "validation_error"),
+        ("POST", "/api/v1/streams/auth", {"form": {"name": "x", "key": "k"}}, 403, "forbidden"),
+        ("GET", f"/api/v1/streams/{uuid.uuid4()}/ws", {}, 404, "not_found"),
+    ],
+)
+def test_client_mistakes_get_honest_json_errors(
+    http: Http,
+    ada: tuple[Person, str],
+    method: str,
+    path: str,
+    kwargs: dict[str, Any],
+    status: int,
+    error: str,
+) -> None:
+    if kwargs.pop("valid", False):
+        kwargs["token"] = ada[1]
+    got, body = http.call(method, path, **kwargs)
+    assert (got, body["error"]) == (status, error), body
+    assert body["message"]
+
+
+def test_joining_a_stream_that_is_not_live_is_a_conflict(
+    http: Http, ada: tuple[Person, str]
+) -> None:
+    stream = create(http, ada[1])
+    status, body = http.call("POST", f"/api/v1/streams/{stream['stream_id']}/join", token=ada[1])
+    assert (status, body["error"]) == (409, "not_live")
+
+
+def test_a_refused_publish_changes_nothing(
+    http: Http, target: Target, store: redis.Redis, ada: tuple[Person, str]
+) -> None:
+    stream = create(http, ada[1])
+    assert publish(http, stream, key="wrong") == 403
+    assert publish(http, stream, key="") == 403
+    assert row(target, stream["stream_id"])["status"] == "preparing"
+    assert not store.sismember("streams:active", stream["stream_id"])
+
+
+def test_the_lifecycle_counts_viewers_once_and_keeps_the_peak(
+    http: Http, target: Target, store: redis.Redis, issuer: TokenIssuer, ada: tuple[Person, str]
+) -> None:
+    stream = create(http, ada[1])
+    sid = stream["stream_id"]
+    assert publish(http, stream, client="7") == 200
+    assert row(target, sid)["status"] == "live"
+    assert store.sismember("streams:active", sid)
+    assert publish(http, stream, client="8") == 403, "a second publisher is refused"
+
+    ben, cleo = issuer.token_for(Person("Ben")), issuer.token_for(Person("Cleo"))
+    for token, expected in ((ben, 1), (ben, 1), (cleo, 2)):
+        status, body = http.call("POST", f"/api/v1/streams/{sid}/join", token=token)
+        assert (status, body["current_viewers"]) == (200, expected)
+    assert store.get(f"stream:{sid}:viewers") == "2"
+    outsider = issuer.token_for(Person("Dan"))
+    assert http.call("POST", f"/api/v1/streams/{sid}/leave", token=outsider) == (
+        202,
+        {"current_viewers": 2},
+    )
+    assert http.call("POST", f"/api/v1/streams/{sid}/leave", token=ben) == (
+        202,
+        {"current_viewers": 1},
+    )
+    assert http.call("POST", f"/api/v1/streams/{sid}/leave", token=ben) == (
+        202,
+        {"current_viewers": 1},
+    )
+    _, live = http.call("GET", f"/api/v1/streams/{sid}", token=ada[1])
+    assert (live["current_viewers"], live["peak_viewers"]) == (1, 2)
+
+    assert publish_done(http, stream, client="8") == (200, {"status": "unchanged"})
+    assert row(target, sid)["status"] == "live", "another client's publish_done must not end it"
+    assert publish_done(http, stream, client="7") == (200, {"status": "ended"})
+    ended = row(target, sid)
+    assert (ended["status"], ended["peak_viewers"]) == ("ended", 2)
+    assert ended["ended_at"] >= ended["started_at"]
+    assert not store.sismember("streams:active", sid)
+    assert store.exists(f"stream:{sid}:viewers", f"stream:{sid}:peak", f"stream:{sid}:members") == 0
+    assert publish(http, stream, client="9") == 403, "an ended stream's key no longer publishes"
+    _, after = http.call("GET", f"/api/v1/streams/{sid}", token=ada[1])
+    assert (after["status"], after["current_viewers"], after["peak_viewers"]) == ("ended", 0, 2)
+
+
+def stream_events(target: Target, stream_id: str) -> list[tuple[bytes | None, dict[str, Any]]]:
+    consumer = Consumer(
+        {"bootstrap.servers": target.kafka_bootstrap, "group.id": f"t-{uuid.uuid4()}"}
+    )
+    partitions = consumer.list_topics("stream_events", timeout=5).topics["stream_events"].partitions
+    consumer.assign([TopicPartition("stream_events", p, 0) for p in partitions])
+    found = []
+    while messages := consumer.consume(500, timeout=1.0):
+        for message in messages:
+            event = json.loads(message.value())
+            if event["stream_id"] == stream_id:
+                found.append((message.key(), event))
+    consumer.close()
+    return found
+
+
+def test_events_reach_the_socket_kafka_and_clickhouse_in_order(
+    http: Http, target: Target, issuer: TokenIssuer, ada: tuple[Person, str]
+) -> None:
+    stream = create(http, ada[1])
+    sid = stream["stream_id"]
+    ben = issuer.token_for(Person("Ben"))
+    with connect(f"{target.ws_url}/api/v1/streams/{sid}/ws", open_timeout=5) as socket:
+        publish(http, stream)
+        http.call("POST", f"/api/v1/streams/{sid}/join", token=ben)
+        http.call("POST", f"/api/v1/streams/{sid}/leave", token=ben)
+        publish_done(http, stream)
+        received = [json.loads(socket.recv(timeout=5)) for _ in range(4)]
+    assert [m["event"] for m in received] == [
+        "stream_started",
+        "viewer_count_changed",
+        "viewer_count_changed",
+        "stream_ended",
+    ]
+    assert [m["data"].get("viewer_count") for m in received[1:3]] == [1, 0]
+    assert all(m["data"]["stream_id"] == sid for m in received)
+
+    events = soon(lambda: _count(4, stream_events(target, sid)))
+    assert [e["event_type"] for _, e in events] == [
+        "stream.started",
+        "viewer.joined",
+        "viewer.left",
+        "stream.ended",
+    ]
+    assert {key for key, _ in events} == {sid.encode()}
+    assert len({e["event_id"] for _, e in events}) == len(events)
+    assert stream["stream_key"] not in json.dumps([e for _, e in events])
+
+    clickhouse = ClickHouse.from_url(target.clickhouse_url)
+    counted = soon(
+        lambda: _exactly(
+            4,
+            clickhouse.execute(
+                "SELECT uniqExact(event_id) FROM nova_analytics.stream_events "
+                "WHERE stream_id = %(s)s",
+                {"s": sid},
+            )[0][0],
+        )
+    )
+    assert counted == 4
+
+
+def _count(expected: int, events: list[T]) -> list[T]:
+    assert len(events) == expected, f"{len(events)} events so far"
+    return events
+
+
+def _exactly(expected: int, actual: int) -> int:
+    assert actual == expected, f"{actual} so far"
+    return actual
+
+
+def test_connecting_to_a_room_does_not_make_a_viewer(
+    http: Http, target: Target, store: redis.Redis, ada: tuple[Person, str]
+) -> None:
+    stream = create(http, ada[1])
+    publish(http, stream)
+    with connect(f"{target.ws_url}/api/v1/streams/{stream['stream_id']}/ws", open_timeout=5):
+        _, body = http.call("GET", f"/api/v1/streams/{stream['stream_id']}", token=ada[1])
+        assert body["current_viewers"] == 0
+    publish_done(http, stream)
+
+
+def test_an_unknown_room_is_refused_at_the_upgrade(target: Target) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"{target.ws_url}/api/v1/streams/{uuid.uuid4()}/ws", open_timeout=5)
+    assert refused.value.response.status_code == 404
+
+
+def test_metrics_are_prefixed_and_carry_no_stream_ids(http: Http, target: Target) -> None:
+    import urllib.request
+
+    with urllib.request.urlopen(target.metrics_url, timeout=5) as response:
+        text = response.read().decode()
+    samples = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert samples
+    assert all(line.startswith("nova_streaming_") for line in samples)
+    for name in (
+        "active_streams",
+        "viewers",
+        "websocket_connections",
+        "fanout_latency_seconds_count",
+    ):
+        assert any(line.startswith(f"nova_streaming_{name}") for line in samples), name
+    assert not any(
+        len(part) == 36 and part.count("-") == 4
+        for line in samples
+        for part in line.replace('"', " ").split()
+    ), "a metric carries a stream id"
