@@ -10,6 +10,7 @@ bootstrap:
 	@scripts/bootstrap.sh
 
 accept: bootstrap
+	rm -rf reports/allure-results
 	$(BIN)/behave $(BEHAVE_ARGS)
 
 lint: bootstrap
