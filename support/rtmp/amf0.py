@@ -100,15 +100,16 @@ def decode_value(data: bytes, offset: int) -> tuple[Any, int]:
         return UNDEFINED, at
     if marker == ECMA_ARRAY:
         take(data, at, 4, "ECMA array count")  # a hint only; the end marker decides
-        items, end = read_properties(data, at + 4)
-        return EcmaArray(items), end
+        associative, end = read_properties(data, at + 4)
+        return EcmaArray(associative), end
     if marker == STRICT_ARRAY:
         (count,) = struct.unpack(">I", take(data, at, 4, "strict array count"))
-        items, at = [], at + 4
+        elements: list[Any] = []
+        at += 4
         for _ in range(count):
-            item, at = decode_value(data, at)
-            items.append(item)
-        return items, at
+            element, at = decode_value(data, at)
+            elements.append(element)
+        return elements, at
     if marker == DATE:
         milliseconds, _zone = struct.unpack(">dh", take(data, at, 10, "date"))
         return datetime.fromtimestamp(milliseconds / 1000, UTC), at + 10
