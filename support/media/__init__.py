@@ -1,0 +1,1 @@
+"""Media: FLV reading, the published fixture, MPEG-TS checks."""

@@ -1,0 +1,302 @@
+"""The asyncio RTMP publisher: feeds the sans-I/O connection from a socket and flushes it.
+
+It sends what an encoder (OBS, ffmpeg) sends: connect, releaseStream, FCPublish, createStream,
+publish(name, "live"), `@setDataFrame onMetaData`, the AVC and AAC sequence headers, then media at
+real-time pace (or as fast as possible), and FCUnpublish + deleteStream at a clean end; or it drops
+the TCP connection without a goodbye. Outcomes are values: `Published` or `Refused`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from support.media.flv import FlvTag
+from support.rtmp import amf0
+from support.rtmp.connection import ClientConnection
+from support.rtmp.errors import ProtocolError
+from support.rtmp.messages import CommandMessage, DataMessage, MediaMessage, Message, SetChunkSize
+
+CHUNK_SIZE = 4096
+FLASH_VERSION = "FMLE/3.0 (compatible; NovaSuite)"
+
+
+@dataclass(frozen=True)
+class Published:
+    """The server said NetStream.Publish.Start; times are from the start of the TCP connect."""
+
+    name: str
+    connected_after: float
+    started_after: float
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The server refused: an error status, or it closed the connection before Publish.Start."""
+
+    reason: str
+    after: float
+
+
+PublishOutcome = Published | Refused
+
+
+@dataclass(frozen=True)
+class PublishTarget:
+    host: str
+    port: int
+    app: str
+    name: str
+
+    @property
+    def tc_url(self) -> str:
+        return f"rtmp://{self.host}:{self.port}/{self.app}"
+
+    @classmethod
+    def parse(cls, url: str) -> PublishTarget:
+        parts = urlsplit(url)
+        app, _, name = parts.path.lstrip("/").partition("/")
+        if parts.scheme != "rtmp" or not parts.hostname or not app or not name:
+            raise ValueError(f"expected rtmp://host[:port]/app/stream-name, got {url!r}")
+        # nginx-rtmp hands the query of the stream name to its on_publish webhook (the key).
+        return cls(
+            parts.hostname,
+            parts.port or 1935,
+            app,
+            f"{name}?{parts.query}" if parts.query else name,
+        )
+
+
+class RtmpPublisher:
+    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+        self.target = PublishTarget.parse(url)
+        self.timeout = timeout
+        self.connection = ClientConnection()
+        self.video_frames_sent = 0
+        self.media_sent_ms = 0
+        self.closed = asyncio.Event()
+        self.close_reason = ""
+        self.statuses: list[dict[str, Any]] = []
+        self._commands: asyncio.Queue[CommandMessage] = asyncio.Queue()
+        self._handshaken = asyncio.Event()
+        self._reader_task: asyncio.Task[None] | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._stream_id = 0
+        self._began = 0.0
+
+    # ---- the publish sequence --------------------------------------------------------------
+
+    async def publish(self) -> PublishOutcome:
+        """Connect and ask to publish; Published once the server says NetStream.Publish.Start."""
+        self._began = time.perf_counter()
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(self.target.host, self.target.port), self.timeout
+            )
+        except (OSError, TimeoutError) as error:
+            return Refused(f"cannot connect to {self.target.tc_url}: {error!r}", self._elapsed())
+        self._writer = writer
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._reader_task = asyncio.create_task(self._read_forever(reader), name="rtmp-reader")
+        try:
+            return await asyncio.wait_for(self._negotiate(), self.timeout)
+        except TimeoutError:
+            await self.drop()
+            return Refused(f"no NetStream.Publish.Start within {self.timeout} s", self._elapsed())
+        except ProtocolError as error:
+            await self.drop()
+            return Refused(f"protocol error: {error}", self._elapsed())
+
+    async def _negotiate(self) -> PublishOutcome:
+        self.connection.start()
+        await self._flush()
+        if not await self._first(self._handshaken):
+            raise ProtocolError(
+                f"the server closed the connection during the handshake ({self.close_reason})"
+            )
+        self._send(SetChunkSize(CHUNK_SIZE))
+        self._send(
+            CommandMessage(
+                "connect",
+                1.0,
+                {
+                    "app": self.target.app,
+                    "type": "nonprivate",
+                    "flashVer": FLASH_VERSION,
+                    "tcUrl": self.target.tc_url,
+                },
+            )
+        )
+        await self._flush()
+        answer = await self._reply(1.0)
+        if isinstance(answer, Refused):
+            return answer
+        connected_after = self._elapsed()
+        self._send(CommandMessage("releaseStream", 2.0, None, (self.target.name,)))
+        self._send(CommandMessage("FCPublish", 3.0, None, (self.target.name,)))
+        self._send(CommandMessage("createStream", 4.0, None))
+        await self._flush()
+        created = await self._reply(4.0)
+        if isinstance(created, Refused):
+            return created
+        self._stream_id = int(created.arguments[0]) if created.arguments else 1
+        self._send(
+            CommandMessage("publish", 5.0, None, (self.target.name, "live"), self._stream_id)
+        )
+        await self._flush()
+        while True:
+            status = await self._status()
+            if isinstance(status, Refused):
+                return status
+            if status.get("code") == "NetStream.Publish.Start":
+                return Published(self.target.name, connected_after, self._elapsed())
+            if status.get("level") == "error":
+                return Refused(
+                    f"{status.get('code')}: {status.get('description')}", self._elapsed()
+                )
+
+    async def _reply(self, transaction: float) -> CommandMessage | Refused:
+        while True:
+            command = await self._command()
+            if isinstance(command, Refused):
+                return command
+            if command.transaction_id != transaction:
+                continue
+            if command.name == "_result":
+                return command
+            return Refused(f"{command.name}: {command.arguments}", self._elapsed())
+
+    async def _status(self) -> dict[str, Any] | Refused:
+        while True:
+            command = await self._command()
+            if isinstance(command, Refused):
+                return command
+            if (
+                command.name == "onStatus"
+                and command.arguments
+                and isinstance(command.arguments[0], dict)
+            ):
+                self.statuses.append(command.arguments[0])
+                return command.arguments[0]
+
+    async def _command(self) -> CommandMessage | Refused:
+        """The server's next command, or Refused if it closes the connection first."""
+        getting = asyncio.ensure_future(self._commands.get())
+        closing = asyncio.ensure_future(self.closed.wait())
+        done, _ = await asyncio.wait({getting, closing}, return_when=asyncio.FIRST_COMPLETED)
+        closing.cancel()
+        if getting in done:
+            return getting.result()
+        getting.cancel()
+        return Refused(
+            "the server closed the connection before NetStream.Publish.Start "
+            f"({self.close_reason})",
+            self._elapsed(),
+        )
+
+    # ---- media -----------------------------------------------------------------------------
+
+    async def send_media(
+        self,
+        metadata: dict[str, Any],
+        headers: Iterable[FlvTag],
+        frames: Iterable[FlvTag],
+        *,
+        realtime: bool = True,
+    ) -> None:
+        """Metadata, sequence headers, then frames; paced by their timestamps when realtime."""
+        self._send(
+            DataMessage(("@setDataFrame", "onMetaData", amf0.EcmaArray(metadata)), self._stream_id)
+        )
+        for tag in headers:
+            self._send(MediaMessage(tag.kind, 0, tag.data, self._stream_id))
+        await self._flush()
+        started = time.perf_counter()
+        for tag in frames:
+            if self.closed.is_set():
+                raise ConnectionError(f"the server closed the connection: {self.close_reason}")
+            if realtime:
+                due = started + tag.timestamp / 1000 - time.perf_counter()
+                if due > 0:
+                    await asyncio.sleep(due)  # pacing media, not waiting for a condition
+            self._send(MediaMessage(tag.kind, tag.timestamp, tag.data, self._stream_id))
+            await self._flush()
+            self.video_frames_sent += tag.is_video_frame
+            self.media_sent_ms = tag.timestamp
+
+    # ---- endings ---------------------------------------------------------------------------
+
+    async def finish(self) -> None:
+        """A clean end: FCUnpublish and deleteStream, then close the connection."""
+        if self._writer is None or self.closed.is_set():
+            await self.drop()
+            return
+        self._send(CommandMessage("FCUnpublish", 6.0, None, (self.target.name,)))
+        self._send(CommandMessage("deleteStream", 7.0, None, (float(self._stream_id),)))
+        with contextlib.suppress(ConnectionError):
+            await self._flush()
+        self._writer.close()
+        with contextlib.suppress(ConnectionError):
+            await self._writer.wait_closed()
+        await self._stop_reader()
+
+    async def drop(self) -> None:
+        """An abrupt end: the TCP connection goes, with no goodbye."""
+        if self._writer is not None:
+            self._writer.transport.abort()
+        await self._stop_reader()
+
+    async def _stop_reader(self) -> None:
+        if self._reader_task is not None:
+            self._reader_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader_task
+        self.closed.set()
+
+    # ---- plumbing --------------------------------------------------------------------------
+
+    def _send(self, message: Message) -> None:
+        self.connection.send(message)
+
+    async def _flush(self) -> None:
+        data = self.connection.data_to_send()
+        if data and self._writer is not None:
+            self._writer.write(data)
+            await self._writer.drain()
+
+    async def _first(self, event: asyncio.Event) -> bool:
+        """Wait for `event` or the connection's end, whichever comes first; True if `event`."""
+        waiting = asyncio.ensure_future(event.wait())
+        closing = asyncio.ensure_future(self.closed.wait())
+        await asyncio.wait({waiting, closing}, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        closing.cancel()
+        return event.is_set()
+
+    async def _read_forever(self, reader: asyncio.StreamReader) -> None:
+        try:
+            while data := await reader.read(65536):
+                for message in self.connection.receive_data(data):
+                    if isinstance(message, CommandMessage):
+                        self._commands.put_nowait(message)
+                if self.connection.handshake.done:
+                    self._handshaken.set()
+                await self._flush()
+            self.close_reason = "end of stream"
+        except ProtocolError as error:
+            self.close_reason = f"protocol error: {error}"
+        except ConnectionError as error:
+            self.close_reason = f"connection error: {error!r}"
+        finally:
+            self.closed.set()
+
+    def _elapsed(self) -> float:
+        return time.perf_counter() - self._began

@@ -1,0 +1,111 @@
+"""The publisher against the real nginx-rtmp of the embedded stack."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+import urllib.request
+from typing import Any
+
+import pytest
+
+from support.api import ApiClient
+from support.identity import Person, TokenIssuer
+from support.media.fixture import clip, looped
+from support.rtmp.client import Published, Refused, RtmpPublisher
+from support.target import Target
+
+pytestmark = pytest.mark.stack
+
+
+async def new_stream(target: Target, issuer: TokenIssuer) -> tuple[ApiClient, str, dict[str, Any]]:
+    api = ApiClient(target.api_url)
+    token = issuer.token_for(Person("Ada"))
+    reply = await api.create_stream(token, {"title": "interop"})
+    return api, token, reply.body
+
+
+def segment_frames(url: str) -> int:
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+         "-show_entries", "stream=nb_read_frames,profile", "-of", "csv=p=0", url],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    profile, frames = result.stdout.splitlines()[0].split(",")
+    assert profile == "Constrained Baseline"
+    return int(frames)
+
+
+def test_nginx_packages_every_frame_the_publisher_sent(target: Target, issuer: TokenIssuer) -> None:
+    async def scenario() -> tuple[int, str]:
+        api, _, stream = await new_stream(target, issuer)
+        publisher = RtmpPublisher(stream["publish_url"])
+        outcome = await publisher.publish()
+        assert isinstance(outcome, Published), outcome
+        fixture = clip()
+        await publisher.send_media(
+            fixture.metadata, fixture.headers, looped(fixture, 4.5), realtime=False
+        )
+        await publisher.finish()
+        await api.close()
+        return publisher.video_frames_sent, stream["hls_url"]
+
+    sent, playlist_url = asyncio.run(scenario())
+    deadline = time.monotonic() + 10
+    while True:  # the last fragment is written when nginx sees the publisher go
+        with urllib.request.urlopen(playlist_url, timeout=5) as response:
+            playlist = response.read().decode()
+        segments = [line for line in playlist.splitlines() if line.endswith(".ts")]
+        if "#EXTINF:0." in playlist or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    base = playlist_url.rsplit("/", 1)[0]
+    assert sum(segment_frames(f"{base}/{segment}") for segment in segments) == sent == 112
+
+
+def test_a_wrong_key_is_refused_by_a_closed_connection(target: Target, issuer: TokenIssuer) -> None:
+    async def scenario() -> object:
+        api, _, stream = await new_stream(target, issuer)
+        wrong = stream["publish_url"].replace(stream["stream_key"], "guessed")
+        outcome = await RtmpPublisher(wrong).publish()
+        await api.close()
+        return outcome
+
+    outcome = asyncio.run(scenario())
+    assert isinstance(outcome, Refused)
+    assert "closed the connection before NetStream.Publish.Start" in outcome.reason
+
+
+def test_a_second_publisher_is_refused_while_the_first_is_live(
+    target: Target, issuer: TokenIssuer
+) -> None:
+    async def scenario() -> tuple[object, object, str]:
+        api, token, stream = await new_stream(target, issuer)
+        first = RtmpPublisher(stream["publish_url"])
+        second = RtmpPublisher(stream["publish_url"])
+        outcomes = (await first.publish(), await second.publish())
+        status = (await api.get_stream(token, stream["stream_id"])).body["status"]
+        await first.finish()
+        await api.close()
+        return *outcomes, status
+
+    first, second, status = asyncio.run(scenario())
+    assert isinstance(first, Published)
+    assert isinstance(second, Refused)
+    assert status == "live", "the refused second publisher must not end the stream"
+
+
+def test_an_unreachable_server_is_refused_quickly() -> None:
+    began = time.monotonic()
+    outcome = asyncio.run(RtmpPublisher("rtmp://127.0.0.1:9/live/x", timeout=2).publish())
+    assert isinstance(outcome, Refused)
+    assert "cannot connect" in outcome.reason
+    assert time.monotonic() - began < 3
+
+
+def test_a_malformed_url_is_rejected_with_what_was_expected() -> None:
+    with pytest.raises(
+        ValueError, match=r"expected rtmp://host\[:port\]/app/stream-name, got 'http://x/y'"
+    ):
+        RtmpPublisher("http://x/y")
