@@ -10,7 +10,7 @@ import time
 import allure
 import parse
 from behave import register_type
-from behave.model import Scenario
+from behave.model import Scenario, Step
 from behave.runner import Context
 
 from support.api import ApiClient
@@ -18,6 +18,7 @@ from support.identity import TokenIssuer
 from support.loop import RunLoop
 from support.stack import EmbeddedStack
 from support.stack.server import tail
+from support.stores.kafka import KafkaChecker
 from support.stores.postgres import PostgresChecker
 from support.stores.redis import RedisChecker
 from support.target import configured, probe
@@ -61,6 +62,7 @@ def before_all(context: Context) -> None:
         tokens=TokenIssuer(target.jwt_private_key),
         postgres=PostgresChecker(target.pg_dsn),
         redis=RedisChecker(target.redis_url),
+        kafka=KafkaChecker(target.kafka_bootstrap),
         stack=stack,
     )
     context.add_cleanup(context.run.close)
@@ -71,17 +73,24 @@ async def make_api(base_url: str) -> ApiClient:
 
 
 def before_scenario(context: Context, scenario: Scenario) -> None:
-    context.world = World(context.run)
+    context.world = World(context.run, kafka_marks=context.run.kafka.mark())
     context.scenario_began = time.time()
 
 
-def after_scenario(context: Context, scenario: Scenario) -> None:
-    if scenario.status == "failed":
+def after_step(context: Context, step: Step) -> None:
+    # Allure has closed the scenario by after_scenario; a failed step is the last moment to attach.
+    if step.status == "failed":
         attach_evidence(context)
 
 
 def attach_evidence(context: Context) -> None:
     world: World = context.world
+    for name, viewer in world.viewers.items():
+        allure.attach(
+            viewer.describe(),
+            name=f"{name}'s WebSocket transcript",
+            attachment_type=allure.attachment_type.TEXT,
+        )
     for name, reply in world.replies.items():
         allure.attach(
             reply.describe(),

@@ -33,6 +33,12 @@ class Reply:
         return f"{self.method} {self.url} -> {self.status} {json.dumps(self.body)[:500]}"
 
 
+def room_url(api_url: str, stream_id: str) -> str:
+    """The WebSocket room of a stream, on the service's own host."""
+    scheme, rest = api_url.rstrip("/").split("://", 1)
+    return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/api/v1/streams/{stream_id}/ws"
+
+
 class ApiClient:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")

@@ -59,3 +59,22 @@ def check_response(method: str, path: str, status: int, body: Any) -> None:
         raise ContractViolation(
             f"{method} {template} answered {status} against the contract: {rules}"
         )
+
+
+@cache
+def events_schema() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((CONTRACT_DIR / "events.schema.json").read_text())
+    return document
+
+
+def event_problems(channel: str, event: Any) -> list[str]:
+    """What is wrong with a WebSocket ("ws") or Kafka ("kafka") event; [] if nothing."""
+    name = (
+        event.get("event" if channel == "ws" else "event_type") if isinstance(event, dict) else None
+    )
+    definition = f"{channel}_{str(name).replace('.', '_')}"
+    if definition not in events_schema()["$defs"] or definition.endswith("_event"):
+        return [f"{name!r} is not a {channel} event of the contract"]
+    schema = {**events_schema(), "$ref": f"#/$defs/{definition}"}
+    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    return [f"at {e.json_path}: {e.message}" for e in validator.iter_errors(event)]

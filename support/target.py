@@ -40,11 +40,6 @@ class Target:
     clickhouse_url: str
     jwt_private_key: str
 
-    @property
-    def ws_url(self) -> str:
-        scheme, rest = self.api_url.split("://", 1)
-        return f"{'wss' if scheme == 'https' else 'ws'}://{rest}"
-
     def describe(self) -> str:
         """What was resolved, one endpoint a line, without secrets."""
         lines = [f"target: {self.kind}"]

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from support.api import ApiClient, Reply
+from support.broadcaster import Broadcast
 from support.identity import Person, TokenIssuer
 from support.loop import RunLoop
 from support.stack import EmbeddedStack
+from support.stores.kafka import KafkaChecker
 from support.stores.postgres import PostgresChecker
 from support.stores.redis import RedisChecker
 from support.target import Target
+from support.viewer import Viewer
 
 T = TypeVar("T")
 
@@ -27,6 +31,7 @@ class Run:
     tokens: TokenIssuer
     postgres: PostgresChecker
     redis: RedisChecker
+    kafka: KafkaChecker
     stack: EmbeddedStack | None = None
 
     def close(self) -> None:
@@ -46,12 +51,18 @@ class StreamRef:
 
 @dataclass
 class World:
-    """One scenario: its people, their streams and the last answer each of them got."""
+    """One scenario: its people, their streams, broadcasts and viewers, and what they were told."""
 
     run: Run
+    kafka_marks: dict[int, int] = field(default_factory=dict)
     people: dict[str, Person] = field(default_factory=dict)
     streams: dict[str, StreamRef] = field(default_factory=dict)
     replies: dict[str, Reply] = field(default_factory=dict)
+    broadcasts: dict[str, Broadcast] = field(default_factory=dict)
+    attempts: dict[str, Broadcast] = field(default_factory=dict)
+    viewers: dict[str, Viewer] = field(default_factory=dict)
+    # Streams the scenario names without creating them, such as one that does not exist.
+    phantom_stream_ids: set[str] = field(default_factory=set)
 
     def person(self, name: str) -> Person:
         if name not in self.people:
@@ -65,6 +76,27 @@ class World:
         if owner not in self.streams:
             raise AssertionError(f"{owner} has no stream in this scenario")
         return self.streams[owner]
+
+    def phantom_stream(self) -> str:
+        """The id of a stream that does not exist, remembered so checks can look for it too."""
+        stream_id = str(uuid.uuid4())
+        self.phantom_stream_ids.add(stream_id)
+        return stream_id
+
+    def broadcast_of(self, name: str) -> Broadcast:
+        if name not in self.broadcasts:
+            raise AssertionError(f"{name} has not gone live in this scenario")
+        return self.broadcasts[name]
+
+    def attempt_of(self, name: str) -> Broadcast:
+        if name not in self.attempts:
+            raise AssertionError(f"{name} has not tried to go live in this scenario")
+        return self.attempts[name]
+
+    def viewer(self, name: str) -> Viewer:
+        if name not in self.viewers:
+            raise AssertionError(f"{name} is not watching anything in this scenario")
+        return self.viewers[name]
 
     def reply_to(self, name: str) -> Reply:
         if name not in self.replies:

@@ -20,6 +20,7 @@ from confluent_kafka import Consumer, TopicPartition
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from support.api import room_url
 from support.identity import Person, TokenIssuer, forged_token
 from support.target import Target
 from tests.conftest import Http
@@ -218,7 +219,7 @@ def test_events_reach_the_socket_kafka_and_clickhouse_in_order(
     stream = create(http, ada[1])
     sid = stream["stream_id"]
     ben = issuer.token_for(Person("Ben"))
-    with connect(f"{target.ws_url}/api/v1/streams/{sid}/ws", open_timeout=5) as socket:
+    with connect(room_url(target.api_url, sid), open_timeout=5) as socket:
         publish(http, stream)
         http.call("POST", f"/api/v1/streams/{sid}/join", token=ben)
         http.call("POST", f"/api/v1/streams/{sid}/leave", token=ben)
@@ -273,7 +274,7 @@ def test_connecting_to_a_room_does_not_make_a_viewer(
 ) -> None:
     stream = create(http, ada[1])
     publish(http, stream)
-    with connect(f"{target.ws_url}/api/v1/streams/{stream['stream_id']}/ws", open_timeout=5):
+    with connect(room_url(target.api_url, stream["stream_id"]), open_timeout=5):
         _, body = http.call("GET", f"/api/v1/streams/{stream['stream_id']}", token=ada[1])
         assert body["current_viewers"] == 0
     publish_done(http, stream)
@@ -281,7 +282,7 @@ def test_connecting_to_a_room_does_not_make_a_viewer(
 
 def test_an_unknown_room_is_refused_at_the_upgrade(target: Target) -> None:
     with pytest.raises(InvalidStatus) as refused:
-        connect(f"{target.ws_url}/api/v1/streams/{uuid.uuid4()}/ws", open_timeout=5)
+        connect(room_url(target.api_url, str(uuid.uuid4())), open_timeout=5)
     assert refused.value.response.status_code == 404
 
 

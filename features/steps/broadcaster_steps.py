@@ -1,8 +1,15 @@
 """Broadcasters and their streams: creating, looking at, and the state a stream is in."""
 
-from behave import given, then, when
+from collections.abc import Callable
+
+import parse
+from behave import given, register_type, then, when
 from behave.runner import Context
 
+from support.broadcaster import Broadcast, publish_url
+from support.eventually import eventually
+from support.observe import StreamEverywhere, observe, playlist_status
+from support.rtmp.client import Published, Refused
 from support.world import StreamRef, World
 
 
@@ -103,3 +110,193 @@ def told_title_needed(context: Context, name: str) -> None:
     assert "title" in reply.body["message"], (
         f"the refusal does not mention the title: {reply.describe()}"
     )
+
+
+def start_broadcast(context: Context, url: str) -> Broadcast:
+    world: World = context.world
+    broadcast = world.call(Broadcast.start(url))
+    context.add_cleanup(lambda: world.call(broadcast.end()))
+    return broadcast
+
+
+@given("{name:Name} has gone live")
+@when("{name:Name} goes live")
+def go_live(context: Context, name: str) -> None:
+    world: World = context.world
+    broadcast = start_broadcast(context, world.stream_of(name).publish_url)
+    world.broadcasts[name] = broadcast
+    assert isinstance(broadcast.outcome, Published), (
+        f"{name} could not go live: {broadcast.outcome}"
+    )
+
+
+@given("{name:Name} has broadcast {seconds:d} seconds of video")
+@given("{name:Name} has broadcast {seconds:d} second of video")
+def broadcast_for(context: Context, name: str, seconds: int) -> None:
+    go_live(context, name)
+    broadcast = context.world.broadcast_of(name)
+
+    def sent_enough() -> None:
+        assert broadcast.media_error is None, f"{name}'s media stopped: {broadcast.media_error!r}"
+        sent = broadcast.publisher.media_sent_ms
+        assert sent >= seconds * 1000 - 40, f"{name} has sent {sent} ms of media"
+
+    eventually(sent_enough, within=seconds + 5, what=f"{name} broadcasting {seconds} s of video")
+
+
+@when("{name:Name} ends the broadcast")
+def end_broadcast(context: Context, name: str) -> None:
+    context.world.call(context.world.broadcast_of(name).end())
+
+
+@given("{name:Name} has ended the broadcast")
+def has_ended(context: Context, name: str) -> None:
+    end_broadcast(context, name)
+    ended_everywhere(context, name)
+
+
+@when("{name:Name}'s connection drops")
+def connection_drops(context: Context, name: str) -> None:
+    context.world.call(context.world.broadcast_of(name).drop())
+
+
+ATTEMPTS: dict[str, Callable[[World, str], tuple[str, str | None]]] = {
+    "with a wrong key": lambda world, name: (world.stream_of(name).stream_id, "not-the-key"),
+    "without a key": lambda world, name: (world.stream_of(name).stream_id, None),
+    "on a stream that does not exist": lambda world, name: (
+        world.phantom_stream(),
+        world.stream_of(name).stream_key,
+    ),
+    "again with the same key": lambda world, name: (
+        world.stream_of(name).stream_id,
+        world.stream_of(name).stream_key,
+    ),
+}
+
+
+@when("{name:Name} tries to go live on {owner:Name}'s stream")
+def try_someone_elses_stream(context: Context, name: str, owner: str) -> None:
+    world: World = context.world
+    url = publish_url(
+        world.run.target.rtmp_url,
+        world.stream_of(owner).stream_id,
+        world.stream_of(name).stream_key,
+    )
+    world.attempts[name] = start_broadcast(context, url)
+
+
+@parse.with_pattern("|".join(ATTEMPTS))
+def parse_attempt(text: str) -> str:
+    return text
+
+
+register_type(Attempt=parse_attempt)
+
+
+@when("{name:Name} tries to go live {attempt:Attempt}")
+def try_to_go_live(context: Context, name: str, attempt: str) -> None:
+    world: World = context.world
+    stream_id, key = ATTEMPTS[attempt](world, name)
+    world.attempts[name] = start_broadcast(
+        context, publish_url(world.run.target.rtmp_url, stream_id, key)
+    )
+
+
+@when("someone else tries to go live with {owner:Name}'s key")
+def someone_else_tries(context: Context, owner: str) -> None:
+    world: World = context.world
+    world.attempts["someone else"] = start_broadcast(context, world.stream_of(owner).publish_url)
+
+
+@then("{name:Name} is refused")
+@then("they are refused")
+def refused(context: Context, name: str = "someone else") -> None:
+    outcome = context.world.attempt_of(name).outcome
+    assert isinstance(outcome, Refused), (
+        f"{name} should have been refused, but was let in: {outcome}"
+    )
+
+
+@then("no stream has gone live")
+def no_stream_live(context: Context) -> None:
+    world: World = context.world
+    for owner, stream in world.streams.items():
+        seen = observe(world.run, world.token(owner), stream.stream_id)
+        assert seen.api_status == "preparing", f"{owner}'s stream changed: {seen.describe()}"
+        assert seen.db_status == "preparing", f"{owner}'s stream changed: {seen.describe()}"
+        assert not seen.active_in_redis, f"{owner}'s stream is counted active: {seen.describe()}"
+        status = playlist_status(world.run, stream.hls_url)
+        assert status == 404, (
+            f"{owner}'s stream has a playlist (HTTP {status}) after a refused publish"
+        )
+    stream_ids = {s.stream_id for s in world.streams.values()} | world.phantom_stream_ids
+    events = world.run.kafka.events_since(world.kafka_marks, stream_ids)
+    assert not events, f"a refused publish produced events: {[e.payload for e in events]}"
+
+
+@then("{name:Name}'s stream is live everywhere")
+def live_everywhere(context: Context, name: str) -> None:
+    world: World = context.world
+    stream = world.stream_of(name)
+
+    def live() -> None:
+        seen = observe(world.run, world.token(name), stream.stream_id)
+        assert seen.api_status == "live", f"API: {seen.describe()}"
+        assert seen.api_started_at is not None, f"no started_at: {seen.describe()}"
+        assert seen.db_status == "live", f"database: {seen.describe()}"
+        assert seen.active_in_redis, f"not counted among active streams: {seen.describe()}"
+        assert seen.listed_live, f"not listed among live streams: {seen.describe()}"
+
+    eventually(live, within=5, what=f"{name}'s stream being live everywhere")
+
+
+@then("{name:Name}'s stream has ended everywhere")
+@then("{name:Name}'s stream has ended everywhere within {seconds:d} seconds")
+def ended_everywhere(context: Context, name: str, seconds: int = 5) -> None:
+    world: World = context.world
+    stream, broadcast = world.stream_of(name), world.broadcast_of(name)
+
+    def ended() -> StreamEverywhere:
+        seen = observe(world.run, world.token(name), stream.stream_id)
+        assert seen.api_status == "ended", f"API: {seen.describe()}"
+        assert seen.db_status == "ended", f"database: {seen.describe()}"
+        assert not seen.active_in_redis, f"still counted among active streams: {seen.describe()}"
+        assert not seen.listed_live, f"still listed among live streams: {seen.describe()}"
+        return seen
+
+    seen = eventually(ended, within=seconds, what=f"{name}'s stream ending everywhere")
+    assert broadcast.live_since is not None
+    assert broadcast.ended_at is not None
+    live_for = broadcast.ended_at - broadcast.live_since
+    assert seen.api_duration is not None, f"no start and end times: {seen.describe()}"
+    assert abs(seen.api_duration - live_for) <= 1.0, (
+        f"the API says the stream lasted {seen.api_duration:.2f} s; "
+        f"{name} was live for {live_for:.2f} s"
+    )
+
+
+def assert_still(world: World, name: str, expected: str) -> None:
+    seen = observe(world.run, world.token(name), world.stream_of(name).stream_id)
+    assert (seen.api_status, seen.db_status) == (expected, expected), (
+        f"{name}'s stream should still be {expected}: {seen.describe()}"
+    )
+    assert seen.active_in_redis is (expected == "live"), (
+        f"active in Redis is wrong: {seen.describe()}"
+    )
+
+
+@then("{name:Name}'s stream is still ended")
+def still_ended(context: Context, name: str) -> None:
+    assert_still(context.world, name, "ended")
+
+
+@then("{name:Name}'s stream is still live")
+def still_live(context: Context, name: str) -> None:
+    assert_still(context.world, name, "live")
+
+
+@then("{name:Name}'s stream has no video to watch")
+def no_video(context: Context, name: str) -> None:
+    world: World = context.world
+    status = playlist_status(world.run, world.stream_of(name).hls_url)
+    assert status == 404, f"a stream that never went live has a playlist (HTTP {status})"

@@ -1,0 +1,74 @@
+"""A broadcaster's broadcast: the publisher plus the media it keeps sending in the background."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+
+from support.media.fixture import clip, looped
+from support.rtmp.client import Published, PublishOutcome, RtmpPublisher
+
+
+@dataclass
+class Broadcast:
+    publisher: RtmpPublisher
+    outcome: PublishOutcome
+    live_since: float | None = None  # time.time() at NetStream.Publish.Start
+    ended_at: float | None = None
+    _media: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @classmethod
+    async def start(
+        cls, url: str, *, seconds: float | None = None, realtime: bool = True
+    ) -> Broadcast:
+        """Publish to `url`; once accepted, keep sending the fixture (for ever by default)."""
+        publisher = RtmpPublisher(url)
+        outcome = await publisher.publish()
+        broadcast = cls(publisher, outcome)
+        if isinstance(outcome, Published):
+            broadcast.live_since = time.time()
+            media = clip()
+            broadcast._media = asyncio.create_task(
+                publisher.send_media(
+                    media.metadata, media.headers, looped(media, seconds), realtime=realtime
+                ),
+                name="broadcast-media",
+            )
+        return broadcast
+
+    @property
+    def is_live(self) -> bool:
+        return isinstance(self.outcome, Published) and self.ended_at is None
+
+    @property
+    def media_error(self) -> BaseException | None:
+        """Why the media stopped early, if it did (a closed connection, a protocol error)."""
+        if self._media is None or not self._media.done() or self._media.cancelled():
+            return None
+        return self._media.exception()
+
+    async def end(self) -> None:
+        """Stop cleanly: FCUnpublish and deleteStream, as an encoder's Stop button does."""
+        await self._stop_media()
+        await self.publisher.finish()
+        self.ended_at = self.ended_at or time.time()
+
+    async def drop(self) -> None:
+        """The connection goes without a goodbye (a crash, a network cut)."""
+        await self._stop_media()
+        await self.publisher.drop()
+        self.ended_at = self.ended_at or time.time()
+
+    async def _stop_media(self) -> None:
+        if self._media is not None and not self._media.done():
+            self._media.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._media
+
+
+def publish_url(rtmp_url: str, stream_id: str, key: str | None) -> str:
+    """Where an encoder publishes: the RTMP application, the stream id, and the key as its query."""
+    base = f"{rtmp_url.rstrip('/')}/{stream_id}"
+    return f"{base}?key={key}" if key is not None else base

@@ -1,0 +1,61 @@
+"""A stream as every place that knows about it sees it: the API, PostgreSQL, Redis, HLS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from support.hls import fetch
+
+if TYPE_CHECKING:
+    from support.world import Run
+
+
+@dataclass(frozen=True)
+class StreamEverywhere:
+    stream_id: str
+    api_status: str | None
+    api_started_at: datetime | None
+    api_ended_at: datetime | None
+    db_status: str | None
+    active_in_redis: bool
+    listed_live: bool
+
+    @property
+    def api_duration(self) -> float | None:
+        if self.api_started_at is None or self.api_ended_at is None:
+            return None
+        return (self.api_ended_at - self.api_started_at).total_seconds()
+
+    def describe(self) -> str:
+        return (
+            f"API {self.api_status} (started {self.api_started_at}, ended {self.api_ended_at}), "
+            f"database {self.db_status}, active in Redis {self.active_in_redis}, "
+            f"listed live {self.listed_live}"
+        )
+
+
+def moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def observe(run: Run, token: str, stream_id: str) -> StreamEverywhere:
+    reply = run.loop.run(run.api.get_stream(token, stream_id))
+    listing = run.loop.run(run.api.streams(token, status="live"))
+    body = reply.body if reply.status == 200 else {}
+    row = run.postgres.stream(stream_id)
+    return StreamEverywhere(
+        stream_id=stream_id,
+        api_status=body.get("status"),
+        api_started_at=moment(body.get("started_at")),
+        api_ended_at=moment(body.get("ended_at")),
+        db_status=row["status"] if row else None,
+        active_in_redis=run.redis.is_active(stream_id),
+        listed_live=stream_id in {s["stream_id"] for s in listing.body["streams"]},
+    )
+
+
+def playlist_status(run: Run, hls_url: str) -> int:
+    status, _ = run.loop.run(fetch(run.api.session, hls_url))
+    return status

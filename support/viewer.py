@@ -1,0 +1,105 @@
+"""A WebSocket viewer of a stream's room: every frame kept with its receive time, each checked
+against the contract, and a closed or refused connection reported as a value."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from support.contract import event_problems
+
+CONNECT_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Frame:
+    received_at: float  # time.time(), to compare with event timestamps
+    text: str
+    event: str | None
+    data: dict[str, Any]
+    problems: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Watching:
+    """The room accepted the viewer."""
+
+
+@dataclass(frozen=True)
+class RoomRefused:
+    status: int
+    body: str
+
+
+@dataclass
+class Viewer:
+    name: str
+    url: str
+    transcript: list[Frame] = field(default_factory=list)
+    close_code: int | None = None
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+    _socket: aiohttp.ClientWebSocketResponse | None = None
+    _reader: asyncio.Task[None] | None = None
+
+    async def connect(self, session: aiohttp.ClientSession) -> Watching | RoomRefused:
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                self._socket = await session.ws_connect(self.url, autoping=True)
+        except aiohttp.WSServerHandshakeError as refused:
+            self.closed.set()
+            return RoomRefused(refused.status, refused.message)
+        except (aiohttp.ClientError, TimeoutError) as error:
+            self.closed.set()
+            return RoomRefused(0, f"no answer from {self.url}: {error!r}")
+        self._reader = asyncio.create_task(self._read(self._socket), name=f"viewer-{self.name}")
+        return Watching()
+
+    async def _read(self, socket: aiohttp.ClientWebSocketResponse) -> None:
+        try:
+            async for message in socket:
+                if message.type == aiohttp.WSMsgType.TEXT:
+                    self.transcript.append(parse_frame(message.data))
+        finally:
+            self.close_code = socket.close_code
+            self.closed.set()
+
+    def events(self, name: str | None = None) -> list[Frame]:
+        return [frame for frame in self.transcript if name is None or frame.event == name]
+
+    def describe(self) -> str:
+        lines = [
+            f"{self.name} at {self.url} (closed: {self.closed.is_set()}, code {self.close_code})"
+        ]
+        lines += [f"  {frame.received_at:.3f} {frame.text}" for frame in self.transcript]
+        return "\n".join(lines)
+
+    async def close(self) -> None:
+        if self._socket is not None:
+            await self._socket.close()
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+
+def parse_frame(text: str) -> Frame:
+    received = time.time()
+    try:
+        message = json.loads(text)
+    except json.JSONDecodeError as error:
+        return Frame(received, text, None, {}, (f"not JSON: {error}",))
+    if not isinstance(message, dict):
+        return Frame(received, text, None, {}, ("not a JSON object",))
+    data = message.get("data")
+    return Frame(
+        received,
+        text,
+        message.get("event"),
+        data if isinstance(data, dict) else {},
+        tuple(event_problems("ws", message)),
+    )
