@@ -49,6 +49,11 @@ class Broadcast:
             return None
         return self._media.exception()
 
+    async def wait_for_media(self) -> None:
+        """Until a broadcast of limited length has sent all its media (or stopped early)."""
+        if self._media is not None:
+            await asyncio.wait({self._media})
+
     async def end(self) -> None:
         """Stop cleanly: FCUnpublish and deleteStream, as an encoder's Stop button does."""
         await self._stop_media()

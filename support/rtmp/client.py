@@ -105,6 +105,7 @@ class RtmpPublisher:
         sock = writer.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._ack_quickly()
         self._reader_task = asyncio.create_task(self._read_forever(reader), name="rtmp-reader")
         try:
             return await asyncio.wait_for(self._negotiate(), self.timeout)
@@ -284,6 +285,7 @@ class RtmpPublisher:
     async def _read_forever(self, reader: asyncio.StreamReader) -> None:
         try:
             while data := await reader.read(65536):
+                self._ack_quickly()
                 for message in self.connection.receive_data(data):
                     if isinstance(message, CommandMessage):
                         self._commands.put_nowait(message)
@@ -297,6 +299,16 @@ class RtmpPublisher:
             self.close_reason = f"connection error: {error!r}"
         finally:
             self.closed.set()
+
+    def _ack_quickly(self) -> None:
+        """Acknowledge at once (Linux resets TCP_QUICKACK after reads, so set it again each time).
+
+        nginx-rtmp writes its replies as several small segments without TCP_NODELAY; with our
+        delayed ACKs each exchange would stall about 40 ms on Nagle's algorithm.
+        """
+        sock = self._writer.get_extra_info("socket") if self._writer else None
+        if sock is not None and hasattr(socket, "TCP_QUICKACK"):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
 
     def _elapsed(self) -> float:
         return time.perf_counter() - self._began

@@ -1,0 +1,109 @@
+"""Benchmark: the RTMP publisher against the embedded stack's nginx-rtmp.
+
+    .venv/bin/python bench/publisher.py [--publishes 20] [--seconds 30]
+
+1. Latency: from the TCP connect to NetStream.Publish.Start, and to the stream being live in
+   the API (nginx-rtmp -> on_publish webhook -> reference service -> PostgreSQL), over N publishes.
+2. CPU: seconds of CPU per minute of published media, this publisher (`python -m support.rtmp`)
+   and `ffmpeg -re -i fixture.flv -c copy -f flv`, the same fixture and length, one after the other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from support.api import ApiClient
+from support.identity import Person, TokenIssuer
+from support.media.fixture import fixture_path
+from support.rtmp.client import Published, RtmpPublisher
+from support.stack import EmbeddedStack
+from support.target import Target
+
+
+async def latency(target: Target, publishes: int) -> tuple[list[float], list[float]]:
+    api = ApiClient(target.api_url)
+    token = TokenIssuer(target.jwt_private_key).token_for(Person("Ada"))
+    to_start, to_live = [], []
+    for _ in range(publishes):
+        stream = (await api.create_stream(token, {"title": "bench"})).body
+        publisher = RtmpPublisher(stream["publish_url"])
+        began = time.perf_counter()
+        outcome = await publisher.publish()
+        assert isinstance(outcome, Published), outcome
+        while (await api.get_stream(token, stream["stream_id"])).body["status"] != "live":
+            pass
+        to_live.append(time.perf_counter() - began)
+        to_start.append(outcome.started_after)
+        await publisher.finish()
+    await api.close()
+    return to_start, to_live
+
+
+def cpu_seconds(command: list[str]) -> float:
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(
+            f"{command[0]} failed: {process.stderr.read().decode() if process.stderr else ''}"
+        )
+    return usage.ru_utime + usage.ru_stime
+
+
+async def new_publish_url(target: Target) -> str:
+    api = ApiClient(target.api_url)
+    token = TokenIssuer(target.jwt_private_key).token_for(Person("Ada"))
+    url = str((await api.create_stream(token, {"title": "cpu"})).body["publish_url"])
+    await api.close()
+    return url
+
+
+def milliseconds(values: list[float]) -> str:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return f"median {statistics.median(values) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, max {max(values) * 1000:.1f} ms"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--publishes", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    stack = EmbeddedStack()
+    target = stack.start()
+    try:
+        to_start, to_live = asyncio.run(latency(target, args.publishes))
+        print(f"connect -> Publish.Start over {args.publishes}: {milliseconds(to_start)}")
+        print(f"connect -> live in the API over {args.publishes}: {milliseconds(to_live)}")
+        fixture = str(fixture_path())
+        ours = cpu_seconds(
+            [
+                sys.executable,
+                "-m",
+                "support.rtmp",
+                asyncio.run(new_publish_url(target)),
+                "--seconds",
+                str(args.seconds),
+            ]
+        )
+        theirs = cpu_seconds(
+            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-stream_loop", "-1",
+             "-i", fixture, "-t", str(args.seconds), "-c", "copy", "-f", "flv", asyncio.run(new_publish_url(target))]
+        )  # fmt: skip
+        per_minute = 60 / args.seconds
+        print(
+            f"CPU per minute of media ({args.seconds:.0f} s each): this publisher {ours * per_minute:.2f} s, "
+            f"ffmpeg -c copy {theirs * per_minute:.2f} s"
+        )
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
