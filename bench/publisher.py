@@ -50,7 +50,9 @@ def cpu_seconds(command: list[str]) -> float:
     _, status, usage = os.wait4(process.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(
-            f"{command[0]} failed: {process.stderr.read().decode() if process.stderr else ''}"
+            f"{command[0]} failed: {process.stderr.read().decode() if process.stderr else ''}"[
+                :2000
+            ]
         )
     return usage.ru_utime + usage.ru_stime
 
@@ -66,7 +68,10 @@ async def new_publish_url(target: Target) -> str:
 def milliseconds(values: list[float]) -> str:
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"median {statistics.median(values) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, max {max(values) * 1000:.1f} ms"
+    median = statistics.median(values)
+    return (
+        f"median {median * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, max {max(values) * 1000:.1f} ms"
+    )
 
 
 def main() -> int:
@@ -92,13 +97,14 @@ def main() -> int:
             ]
         )
         theirs = cpu_seconds(
-            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-stream_loop", "-1",
-             "-i", fixture, "-t", str(args.seconds), "-c", "copy", "-f", "flv", asyncio.run(new_publish_url(target))]
+            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
+             "-stream_loop", "-1", "-i", fixture, "-t", str(args.seconds),
+             "-c", "copy", "-f", "flv", asyncio.run(new_publish_url(target))]
         )  # fmt: skip
         per_minute = 60 / args.seconds
         print(
-            f"CPU per minute of media ({args.seconds:.0f} s each): this publisher {ours * per_minute:.2f} s, "
-            f"ffmpeg -c copy {theirs * per_minute:.2f} s"
+            f"CPU per minute of media ({args.seconds:.0f} s each): "
+            f"this publisher {ours * per_minute:.2f} s, ffmpeg -c copy {theirs * per_minute:.2f} s"
         )
     finally:
         stack.stop()

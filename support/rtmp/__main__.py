@@ -1,4 +1,4 @@
-"""`python -m support.rtmp URL [--seconds N] [--fast]`: publish the media fixture, as an encoder would.
+"""`python -m support.rtmp URL [--seconds N] [--fast]`: publish the media fixture like an encoder.
 
 Exits 0 after a clean end, 2 if the server refused the publish, 1 if the media stopped early.
 """
@@ -10,7 +10,7 @@ import asyncio
 import sys
 
 from support.broadcaster import Broadcast
-from support.rtmp.client import Published
+from support.rtmp.client import Published, PublishTarget
 
 
 async def publish(url: str, seconds: float, realtime: bool) -> int:
@@ -39,10 +39,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--fast", action="store_true", help="as fast as possible, not in real time")
     args = parser.parse_args(argv)
     try:
-        return asyncio.run(publish(args.url, args.seconds, not args.fast))
+        PublishTarget.parse(args.url)
     except ValueError as error:
         parser.error(str(error))
-    return 2
+    return asyncio.run(publish(args.url, args.seconds, not args.fast))
 
 
 if __name__ == "__main__":
