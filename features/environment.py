@@ -4,9 +4,11 @@ run's loop and clients, give each scenario a fresh world, and keep evidence of f
 from __future__ import annotations
 
 import os
+import resource
 import sys
 import time
 
+import aiohttp
 import allure
 import parse
 from behave import register_type
@@ -54,11 +56,15 @@ def before_all(context: Context) -> None:
     began = time.monotonic()
     probe(target)
     say(f"every endpoint answered in {time.monotonic() - began:.2f} s")
+    raise_open_files_limit()
     loop = RunLoop()
+    api, pages = loop.run(open_clients(target.api_url))
     context.run = Run(
         target=target,
         loop=loop,
-        api=loop.run(make_api(target.api_url)),
+        api=api,
+        pages=pages,
+        crowd_size=int(userdata.get("crowd") or os.environ.get("NOVA_CROWD", "1000")),
         tokens=TokenIssuer(target.jwt_private_key),
         postgres=PostgresChecker(target.pg_dsn),
         redis=RedisChecker(target.redis_url),
@@ -68,8 +74,19 @@ def before_all(context: Context) -> None:
     context.add_cleanup(context.run.close)
 
 
-async def make_api(base_url: str) -> ApiClient:
-    return ApiClient(base_url)  # the session must be made on the run's loop
+async def open_clients(api_url: str) -> tuple[ApiClient, aiohttp.ClientSession]:
+    """The REST client and the viewers' session, made on the run's loop (aiohttp needs that).
+
+    Viewers get their own session without a connection limit: each open page holds one.
+    """
+    return ApiClient(api_url), aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+
+
+def raise_open_files_limit() -> None:
+    """A crowd of viewers is a crowd of sockets; take the hard limit on open files."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def before_scenario(context: Context, scenario: Scenario) -> None:

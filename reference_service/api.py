@@ -209,10 +209,12 @@ async def on_publish_done(request: web.Request) -> web.Response:
 async def room(request: web.Request) -> web.StreamResponse:
     stream_id = stream_id_of(request)
     await request.app[PLATFORM].stream(stream_id)  # 404 before the upgrade
-    socket = web.WebSocketResponse(heartbeat=30.0, max_msg_size=4096)
+    socket = web.WebSocketResponse(heartbeat=30.0, max_msg_size=4096, compress=False)
     await socket.prepare(request)
+    if request.transport is None:  # the client went away during the upgrade
+        return socket
     hub = request.app[HUB]
-    hub.enter(stream_id, socket)
+    hub.enter(stream_id, socket, request.transport)
     try:
         async for message in socket:
             if message.type == WSMsgType.ERROR:

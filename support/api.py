@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -86,6 +87,9 @@ class ApiClient:
 
     async def streams(self, token: str | None, status: str = "live") -> Reply:
         return await self.call("GET", "/api/v1/streams", token=token, params={"status": status})
+
+    async def join_all(self, tokens: list[str], stream_id: str) -> list[Reply]:
+        return list(await asyncio.gather(*(self.join(token, stream_id) for token in tokens)))
 
     async def join(self, token: str | None, stream_id: str) -> Reply:
         return await self.call("POST", f"/api/v1/streams/{stream_id}/join", token=token)

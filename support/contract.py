@@ -38,6 +38,19 @@ def operation(method: str, path: str) -> tuple[str, dict[str, Any]]:
     raise ContractViolation(f"{method} {path} is not an operation of the contract")
 
 
+@cache
+def response_validator(method: str, template: str, status: int) -> Draft202012Validator | None:
+    """The schema of one documented answer, compiled once; None if it has no JSON body."""
+    spec = openapi()["paths"][template][method.lower()]
+    content = resolve(spec["responses"][str(status)]).get("content", {})
+    schema = content.get("application/json", {}).get("schema")
+    if schema is None:
+        return None
+    return Draft202012Validator(
+        {"components": openapi()["components"], **schema}, format_checker=FormatChecker()
+    )
+
+
 def check_response(method: str, path: str, status: int, body: Any) -> None:
     template, spec = operation(method, path)
     responses = spec["responses"]
@@ -46,13 +59,9 @@ def check_response(method: str, path: str, status: int, body: Any) -> None:
             f"{method} {template} answered {status}, which the contract does not allow "
             f"(documented: {', '.join(sorted(responses))}); body: {json.dumps(body)[:300]}"
         )
-    content = resolve(responses[str(status)]).get("content", {})
-    schema = content.get("application/json", {}).get("schema")
-    if schema is None:
+    validator = response_validator(method, template, status)
+    if validator is None:
         return
-    validator = Draft202012Validator(
-        {"components": openapi()["components"], **schema}, format_checker=FormatChecker()
-    )
     errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
     if errors:
         rules = "; ".join(f"at {e.json_path}: {e.message}" for e in errors[:5])
@@ -75,6 +84,13 @@ def event_problems(channel: str, event: Any) -> list[str]:
     definition = f"{channel}_{str(name).replace('.', '_')}"
     if definition not in events_schema()["$defs"] or definition.endswith("_event"):
         return [f"{name!r} is not a {channel} event of the contract"]
+    return [
+        f"at {e.json_path}: {e.message}" for e in event_validator(definition).iter_errors(event)
+    ]
+
+
+@cache
+def event_validator(definition: str) -> Draft202012Validator:
+    """Built once per event kind: a crowd of viewers checks every frame it hears."""
     schema = {**events_schema(), "$ref": f"#/$defs/{definition}"}
-    validator = Draft202012Validator(schema, format_checker=FormatChecker())
-    return [f"at {e.json_path}: {e.message}" for e in validator.iter_errors(event)]
+    return Draft202012Validator(schema, format_checker=FormatChecker())

@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import aiohttp
@@ -89,17 +92,66 @@ class Viewer:
 
 def parse_frame(text: str) -> Frame:
     received = time.time()
+    event, data, problems = interpret(text)
+    return Frame(received, text, event, data, problems)
+
+
+@lru_cache(maxsize=1024)
+def interpret(text: str) -> tuple[str | None, dict[str, Any], tuple[str, ...]]:
+    """Event, data and contract problems of a frame's text; a room sends every viewer the same
+    text, so a crowd checks each event once."""
     try:
         message = json.loads(text)
     except json.JSONDecodeError as error:
-        return Frame(received, text, None, {}, (f"not JSON: {error}",))
+        return None, {}, (f"not JSON: {error}",)
     if not isinstance(message, dict):
-        return Frame(received, text, None, {}, ("not a JSON object",))
+        return None, {}, ("not a JSON object",)
     data = message.get("data")
-    return Frame(
-        received,
-        text,
-        message.get("event"),
+    event = message.get("event")
+    return (
+        event if isinstance(event, str) else None,
         data if isinstance(data, dict) else {},
         tuple(event_problems("ws", message)),
     )
+
+
+async def open_pages(
+    session: aiohttp.ClientSession, url: str, names: list[str], at_once: int = 200
+) -> tuple[list[Viewer], list[str]]:
+    """Open many viewers' pages, `at_once` connecting at a time; the viewers and any refusals."""
+    viewers = [Viewer(name, url) for name in names]
+    gate = asyncio.Semaphore(at_once)
+
+    async def open_one(viewer: Viewer) -> Watching | RoomRefused:
+        async with gate:
+            return await viewer.connect(session)
+
+    outcomes = await asyncio.gather(*(open_one(viewer) for viewer in viewers))
+    refusals = [
+        f"{v.name}: {o}"
+        for v, o in zip(viewers, outcomes, strict=True)
+        if isinstance(o, RoomRefused)
+    ]
+    return viewers, refusals
+
+
+def delivery_seconds(frame: Frame) -> float | None:
+    """From the event's own timestamp to its arrival (same clock on the embedded stack)."""
+    stamp = frame.data.get("timestamp")
+    if not isinstance(stamp, str):
+        return None
+    try:
+        happened = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+    return frame.received_at - happened
+
+
+def percentiles(values: list[float], points: tuple[int, ...] = (50, 95, 99)) -> dict[str, float]:
+    """Nearest-rank percentiles, plus the maximum."""
+    ordered = sorted(values)
+    if not ordered:
+        return {}
+    result = {f"p{p}": ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] for p in points}
+    result["max"] = ordered[-1]
+    return result

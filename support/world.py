@@ -7,6 +7,8 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import aiohttp
+
 from support.api import ApiClient, Reply
 from support.broadcaster import Broadcast
 from support.identity import Person, TokenIssuer
@@ -16,7 +18,7 @@ from support.stores.kafka import KafkaChecker
 from support.stores.postgres import PostgresChecker
 from support.stores.redis import RedisChecker
 from support.target import Target
-from support.viewer import Viewer
+from support.viewer import RoomRefused, Viewer, Watching
 
 T = TypeVar("T")
 
@@ -28,14 +30,17 @@ class Run:
     target: Target
     loop: RunLoop
     api: ApiClient
+    pages: aiohttp.ClientSession  # the viewers' WebSocket connections
     tokens: TokenIssuer
     postgres: PostgresChecker
     redis: RedisChecker
     kafka: KafkaChecker
+    crowd_size: int = 1000
     stack: EmbeddedStack | None = None
 
     def close(self) -> None:
         self.loop.run(self.api.close())
+        self.loop.run(self.pages.close())
         self.redis.close()
         self.loop.close()
 
@@ -61,6 +66,10 @@ class World:
     broadcasts: dict[str, Broadcast] = field(default_factory=dict)
     attempts: dict[str, Broadcast] = field(default_factory=dict)
     viewers: dict[str, Viewer] = field(default_factory=dict)
+    crowd: list[Viewer] = field(default_factory=list)
+    # How much of each viewer's transcript there was when they closed the page.
+    heard_before_leaving: dict[str, int] = field(default_factory=dict)
+    refused_rooms: dict[str, RoomRefused | Watching] = field(default_factory=dict)
     # Streams the scenario names without creating them, such as one that does not exist.
     phantom_stream_ids: set[str] = field(default_factory=set)
 
@@ -98,10 +107,16 @@ class World:
             raise AssertionError(f"{name} is not watching anything in this scenario")
         return self.viewers[name]
 
+    def audience_of(self, owner: str) -> list[Viewer]:
+        """Everyone who has the owner's stream page open (named viewers and the crowd)."""
+        stream_id = self.stream_of(owner).stream_id
+        everyone = [*self.viewers.values(), *self.crowd]
+        return [v for v in everyone if v.url.endswith(f"/{stream_id}/ws") and not v.closed.is_set()]
+
     def reply_to(self, name: str) -> Reply:
         if name not in self.replies:
             raise AssertionError(f"{name} has not asked the platform anything in this scenario")
         return self.replies[name]
 
-    def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        return self.run.loop.run(coroutine)
+    def call(self, coroutine: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
+        return self.run.loop.run(coroutine, timeout)

@@ -1,31 +1,98 @@
-"""Viewers: people watching a stream's page, and what its room tells them."""
+"""Viewers: people with a stream's page open, and what its room tells them."""
 
-from behave import given, then
+import allure
+from behave import given, then, when
+from behave.model import Table
 from behave.runner import Context
 
 from support.api import room_url
 from support.eventually import eventually
-from support.viewer import Frame, Viewer, Watching
+from support.viewer import (
+    Frame,
+    RoomRefused,
+    Viewer,
+    Watching,
+    delivery_seconds,
+    open_pages,
+    percentiles,
+)
 from support.world import World
+
+
+def page_of(world: World, owner: str) -> str:
+    return room_url(world.run.target.api_url, world.stream_of(owner).stream_id)
 
 
 @given("{viewer:Name} is watching {owner:Name}'s stream page")
 def watching(context: Context, viewer: str, owner: str) -> None:
     world: World = context.world
-    watcher = Viewer(viewer, room_url(world.run.target.api_url, world.stream_of(owner).stream_id))
+    watcher = Viewer(viewer, page_of(world, owner))
     world.viewers[viewer] = watcher
     context.add_cleanup(lambda: world.call(watcher.close()))
-    outcome = world.call(watcher.connect(world.run.api.session))
+    outcome = world.call(watcher.connect(world.run.pages))
     assert isinstance(outcome, Watching), (
         f"{viewer} could not open {owner}'s stream page: {outcome}"
     )
+
+
+@given("{count:d} viewers are watching {owner:Name}'s stream page")
+def crowd_watching(context: Context, count: int, owner: str) -> None:
+    world: World = context.world
+    names = [f"viewer {number}" for number in range(1, count + 1)]
+    context.add_cleanup(lambda: world.call(close_all(world.crowd), timeout=60))
+    viewers, refusals = world.call(
+        open_pages(world.run.pages, page_of(world, owner), names), timeout=120
+    )
+    world.crowd.extend(viewers)
+    assert not refusals, (
+        f"{len(refusals)} of {count} viewers could not open the page: {refusals[:5]}"
+    )
+
+
+@given("a crowd is watching {owner:Name}'s stream page")
+def big_crowd_watching(context: Context, owner: str) -> None:
+    crowd_watching(context, context.world.run.crowd_size, owner)
+
+
+async def close_all(viewers: list[Viewer]) -> None:
+    for viewer in viewers:
+        await viewer.close()
+
+
+@when("{viewer:Name} closes {owner:Name}'s stream page")
+def closes_page(context: Context, viewer: str, owner: str) -> None:
+    world: World = context.world
+    watcher = world.viewer(viewer)
+    world.call(watcher.close())
+    world.heard_before_leaving[viewer] = len(watcher.transcript)
+
+
+@when("{viewer:Name} opens the page of a stream that does not exist")
+def opens_missing_page(context: Context, viewer: str) -> None:
+    world: World = context.world
+    watcher = Viewer(viewer, room_url(world.run.target.api_url, world.phantom_stream()))
+    context.add_cleanup(lambda: world.call(watcher.close()))
+    world.refused_rooms[viewer] = world.call(watcher.connect(world.run.pages))
+
+
+@then("{viewer:Name} is turned away as the stream is not found")
+def turned_away(context: Context, viewer: str) -> None:
+    outcome = context.world.refused_rooms.get(viewer)
+    assert isinstance(outcome, RoomRefused), f"{viewer} was let into a room of no stream: {outcome}"
+    assert outcome.status == 404, (
+        f"{viewer} was turned away with {outcome.status}, not 404 not found"
+    )
+
+
+def heard(watcher: Viewer, stream_id: str, event: str | None = None) -> list[Frame]:
+    return [f for f in watcher.events(event) if f.data.get("stream_id") == stream_id]
 
 
 def told_once(world: World, viewer: str, owner: str, event: str) -> Frame:
     watcher, stream_id = world.viewer(viewer), world.stream_of(owner).stream_id
 
     def received() -> Frame:
-        frames = [f for f in watcher.events(event) if f.data.get("stream_id") == stream_id]
+        frames = heard(watcher, stream_id, event)
         assert frames, f"{viewer} has not received {event}; transcript:\n{watcher.describe()}"
         assert len(frames) == 1, (
             f"{viewer} received {event} {len(frames)} times:\n{watcher.describe()}"
@@ -45,3 +112,120 @@ def told_started(context: Context, viewer: str, owner: str) -> None:
 @then("{viewer:Name} is told that {owner:Name}'s stream ended")
 def told_ended(context: Context, viewer: str, owner: str) -> None:
     told_once(context.world, viewer, owner, "stream_ended")
+
+
+@then("{viewer:Name} is told that the viewer count changed to {count:d}")
+def told_count(context: Context, viewer: str, count: int) -> None:
+    watcher = context.world.viewer(viewer)
+
+    def received() -> None:
+        counts = [f.data.get("viewer_count") for f in watcher.events("viewer_count_changed")]
+        assert count in counts, (
+            f"{viewer} was told counts {counts}; transcript:\n{watcher.describe()}"
+        )
+
+    eventually(received, within=5, what=f"{viewer} being told the count is {count}")
+
+
+@then("{viewer:Name} has been told nothing")
+def told_nothing(context: Context, viewer: str) -> None:
+    watcher = context.world.viewer(viewer)
+    assert not watcher.transcript, f"{viewer} was told things:\n{watcher.describe()}"
+
+
+@then("{viewer:Name} has been told nothing more")
+def told_nothing_more(context: Context, viewer: str) -> None:
+    world: World = context.world
+    watcher = world.viewer(viewer)
+    before = world.heard_before_leaving[viewer]
+    assert watcher.closed.is_set(), f"{viewer}'s page is still connected"
+    assert len(watcher.transcript) == before, (
+        f"{viewer} heard {len(watcher.transcript) - before} events after closing:\n"
+        f"{watcher.describe()}"
+    )
+
+
+@then("{viewer:Name} has not been told that {owner:Name}'s stream started")
+def not_told_started(context: Context, viewer: str, owner: str) -> None:
+    world: World = context.world
+    frames = heard(world.viewer(viewer), world.stream_of(owner).stream_id, "stream_started")
+    assert not frames, f"{viewer} was told of a start that happened before arriving: {frames}"
+
+
+def expected_sequence(table: Table) -> list[tuple[str, int | None, int | None]]:
+    def number(text: str) -> int | None:
+        return int(text) if text.strip() else None
+
+    return [(row["event"], number(row["viewers"]), number(row["peak"])) for row in table]
+
+
+def sequence(frames: list[Frame]) -> list[tuple[str, int | None, int | None]]:
+    return [(str(f.event), f.data.get("viewer_count"), f.data.get("peak_viewers")) for f in frames]
+
+
+@then("everyone watching {owner:Name}'s stream page is told, in order:")
+def told_in_order(context: Context, owner: str) -> None:
+    world: World = context.world
+    expected = expected_sequence(context.table)
+    stream_id = world.stream_of(owner).stream_id
+    audience = world.audience_of(owner)
+    assert audience, f"nobody is watching {owner}'s stream page"
+    for watcher in audience:
+
+        def received(watcher: Viewer = watcher) -> list[Frame]:
+            frames = heard(watcher, stream_id)
+            assert sequence(frames) == expected, (
+                f"{watcher.name} was told {sequence(frames)}, expected {expected}"
+            )
+            return frames
+
+        frames = eventually(received, within=5, what=f"{watcher.name} hearing every event")
+        problems = [p for f in frames for p in f.problems]
+        assert not problems, f"events to {watcher.name} break the contract: {problems}"
+        assert len(watcher.transcript) == len(frames), (
+            f"{watcher.name} heard more:\n{watcher.describe()}"
+        )
+
+
+@then("every viewer is told that {owner:Name}'s stream ended")
+def everyone_told_ended(context: Context, owner: str) -> None:
+    world: World = context.world
+    stream_id = world.stream_of(owner).stream_id
+
+    def everyone_heard() -> None:
+        missing = [v.name for v in world.crowd if len(heard(v, stream_id, "stream_ended")) != 1]
+        assert not missing, (
+            f"{len(missing)} of {len(world.crowd)} viewers were not told once: {missing[:5]}"
+        )
+
+    eventually(everyone_heard, within=10, what="the end reaching every viewer")
+
+
+@then("every viewer is told every event of {owner:Name}'s stream")
+def everyone_told_everything(context: Context, owner: str) -> None:
+    world: World = context.world
+    stream_id = world.stream_of(owner).stream_id
+    expected = [("viewer_count_changed", 1, 1), ("stream_ended", None, None)]
+
+    def everyone_heard() -> None:
+        wrong = [v for v in world.crowd if sequence(heard(v, stream_id)) != expected]
+        assert not wrong, (
+            f"{len(wrong)} of {len(world.crowd)} viewers did not hear {expected}; "
+            f"e.g. {wrong[0].name}: {sequence(heard(wrong[0], stream_id))}"
+        )
+
+    eventually(everyone_heard, within=30, what="every event reaching the crowd")
+
+
+@then("the delivery times are reported")
+def delivery_times(context: Context) -> None:
+    world: World = context.world
+    frames = [frame for viewer in world.crowd for frame in viewer.transcript]
+    delays = [d for d in map(delivery_seconds, frames) if d is not None]
+    assert len(delays) == len(frames), f"{len(frames) - len(delays)} events had no usable timestamp"
+    table = percentiles(delays)
+    text = f"{len(world.crowd)} viewers, {len(delays)} deliveries\n" + "\n".join(
+        f"{name:>4}: {seconds * 1000:8.1f} ms" for name, seconds in table.items()
+    )
+    allure.attach(text, name="delivery latency", attachment_type=allure.attachment_type.TEXT)
+    print(text)

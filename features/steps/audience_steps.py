@@ -1,0 +1,92 @@
+"""The audience: viewers joining and leaving a stream, and the counts the platform keeps."""
+
+from behave import given, then, when
+from behave.runner import Context
+
+from support.eventually import eventually
+from support.identity import Person
+from support.world import World
+
+
+def join(world: World, viewer: str, owner: str) -> None:
+    stream_id = world.stream_of(owner).stream_id
+    reply = world.call(world.run.api.join(world.token(viewer), stream_id))
+    world.replies[viewer] = reply
+    assert reply.status == 200, f"{viewer} could not join {owner}'s stream: {reply.describe()}"
+
+
+def leave(world: World, viewer: str, owner: str) -> None:
+    stream_id = world.stream_of(owner).stream_id
+    reply = world.call(world.run.api.leave(world.token(viewer), stream_id))
+    world.replies[viewer] = reply
+    assert reply.status == 202, f"{viewer} could not leave {owner}'s stream: {reply.describe()}"
+
+
+@given("{viewer:Name} has joined {owner:Name}'s stream")
+@when("{viewer:Name} joins {owner:Name}'s stream")
+@when("{viewer:Name} joins {owner:Name}'s stream again")
+def joins(context: Context, viewer: str, owner: str) -> None:
+    join(context.world, viewer, owner)
+
+
+@given("{viewer:Name} has left {owner:Name}'s stream")
+@when("{viewer:Name} leaves {owner:Name}'s stream")
+@when("{viewer:Name} leaves {owner:Name}'s stream again")
+@when("{viewer:Name}, who never joined, leaves {owner:Name}'s stream")
+def leaves(context: Context, viewer: str, owner: str) -> None:
+    leave(context.world, viewer, owner)
+
+
+@when("they all join {owner:Name}'s stream")
+def crowd_joins(context: Context, owner: str) -> None:
+    world: World = context.world
+    tokens = [world.run.tokens.token_for(Person(viewer.name)) for viewer in world.crowd]
+    replies = world.call(
+        world.run.api.join_all(tokens, world.stream_of(owner).stream_id), timeout=120
+    )
+    failed = [reply.describe() for reply in replies if reply.status != 200]
+    assert not failed, f"{len(failed)} of {len(replies)} joins failed: {failed[:3]}"
+
+
+@then("{owner:Name}'s stream has {count:d} viewers and a peak of {peak:d} everywhere")
+@then("{owner:Name}'s stream has {count:d} viewer and a peak of {peak:d} everywhere")
+def counted_everywhere(context: Context, owner: str, count: int, peak: int) -> None:
+    world: World = context.world
+    stream = world.stream_of(owner)
+
+    def agree() -> None:
+        reply = world.call(world.run.api.get_stream(world.token(owner), stream.stream_id))
+        api = (reply.body["current_viewers"], reply.body["peak_viewers"])
+        assert api == (count, peak), f"the API says {api[0]} viewers, peak {api[1]}"
+        redis = (world.run.redis.viewers(stream.stream_id), world.run.redis.peak(stream.stream_id))
+        assert redis == (count, peak), f"Redis says {redis[0]} viewers, peak {redis[1]}"
+        for watcher in world.audience_of(owner):
+            changes = [
+                f
+                for f in watcher.events("viewer_count_changed")
+                if f.data["stream_id"] == stream.stream_id
+            ]
+            assert changes, f"{watcher.name}'s page was never told the count"
+            last = (changes[-1].data["viewer_count"], changes[-1].data["peak_viewers"])
+            assert last == (count, peak), (
+                f"{watcher.name}'s page shows {last[0]} viewers, peak {last[1]}"
+            )
+
+    eventually(agree, within=10, what=f"{owner}'s stream counting {count} viewers, peak {peak}")
+
+
+@then("{owner:Name}'s ended stream keeps a peak of {peak:d} viewers")
+def peak_kept(context: Context, owner: str, peak: int) -> None:
+    world: World = context.world
+    stream = world.stream_of(owner)
+
+    def kept() -> None:
+        row = world.run.postgres.stream(stream.stream_id)
+        assert row is not None, f"the database has no row for {owner}'s stream"
+        assert row["status"] == "ended", f"the database has the stream {row['status']}"
+        assert row["peak_viewers"] == peak, f"the database keeps a peak of {row['peak_viewers']}"
+        reply = world.call(world.run.api.get_stream(world.token(owner), stream.stream_id))
+        shown = (reply.body["status"], reply.body["current_viewers"], reply.body["peak_viewers"])
+        assert shown == ("ended", 0, peak), f"the API shows status, viewers, peak = {shown}"
+
+    eventually(kept, within=5, what=f"{owner}'s ended stream keeping its peak")
