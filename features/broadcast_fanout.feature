@@ -68,7 +68,8 @@ Feature: Broadcast fan-out
   Rule: Nothing is replayed to a late arrival
 
     Scenario: Ben arrives after Ada went live
-      Given Ada has gone live
+      Given Cleo is watching Ada's stream page
+      And Ada has gone live
       And Ben is watching Ada's stream page
       When Dan joins Ada's stream
       Then Ben is told that the viewer count changed to 1
