@@ -20,6 +20,7 @@ from support.identity import TokenIssuer
 from support.loop import RunLoop
 from support.stack import EmbeddedStack
 from support.stack.server import tail
+from support.stores.clickhouse import ClickHouseChecker
 from support.stores.kafka import KafkaChecker
 from support.stores.postgres import PostgresChecker
 from support.stores.redis import RedisChecker
@@ -69,6 +70,7 @@ def before_all(context: Context) -> None:
         postgres=PostgresChecker(target.pg_dsn),
         redis=RedisChecker(target.redis_url),
         kafka=KafkaChecker(target.kafka_bootstrap),
+        clickhouse=ClickHouseChecker(target.clickhouse_url),
         stack=stack,
     )
     context.add_cleanup(context.run.close)
@@ -90,6 +92,9 @@ def raise_open_files_limit() -> None:
 
 
 def before_scenario(context: Context, scenario: Scenario) -> None:
+    if "fault" in scenario.effective_tags and context.run.stack is None:
+        scenario.skip("@fault scenarios stop and start servers: only on the embedded stack")
+        return
     context.world = World(context.run, kafka_marks=context.run.kafka.mark())
     context.scenario_began = time.time()
 

@@ -13,7 +13,9 @@ from support.api import ApiClient, Reply
 from support.broadcaster import Broadcast
 from support.identity import Person, TokenIssuer
 from support.loop import RunLoop
+from support.metrics import Scrape
 from support.stack import EmbeddedStack
+from support.stores.clickhouse import ClickHouseChecker
 from support.stores.kafka import KafkaChecker
 from support.stores.postgres import PostgresChecker
 from support.stores.redis import RedisChecker
@@ -35,6 +37,7 @@ class Run:
     postgres: PostgresChecker
     redis: RedisChecker
     kafka: KafkaChecker
+    clickhouse: ClickHouseChecker
     crowd_size: int = 1000
     stack: EmbeddedStack | None = None
 
@@ -70,6 +73,7 @@ class World:
     # How much of each viewer's transcript there was when they closed the page.
     heard_before_leaving: dict[str, int] = field(default_factory=dict)
     refused_rooms: dict[str, RoomRefused | Watching] = field(default_factory=dict)
+    metrics_before: Scrape | None = None
     # Streams the scenario names without creating them, such as one that does not exist.
     phantom_stream_ids: set[str] = field(default_factory=set)
 

@@ -1,11 +1,12 @@
-"""What the platform reports to other teams: the Kafka event stream."""
+"""What the platform reports: Prometheus metrics, the Kafka event stream, the analytics."""
 
 import json
 
-from behave import then
+from behave import given, then, when
 from behave.runner import Context
 
 from support.eventually import eventually
+from support.metrics import Scrape, counters_went_back, exposition_problems, scrape
 from support.stores.kafka import KafkaEvent
 from support.world import World
 
@@ -55,3 +56,135 @@ def announced_ended(context: Context, owner: str) -> None:
     assert abs(reported - live_for) <= 1.0, (
         f"stream.ended reports {reported:.2f} s; {owner} was live for {live_for:.2f} s"
     )
+
+
+@given("the platform's metrics have been read")
+def metrics_read(context: Context) -> None:
+    world: World = context.world
+    world.metrics_before = world.call(scrape(world.run.pages, world.run.target.metrics_url))
+
+
+def metrics_now(world: World) -> tuple[Scrape, Scrape]:
+    if world.metrics_before is None:
+        raise AssertionError("the scenario never read the metrics before")
+    return world.metrics_before, world.call(scrape(world.run.pages, world.run.target.metrics_url))
+
+
+@then("the metrics have changed by:")
+def metrics_changed(context: Context) -> None:
+    world: World = context.world
+    expected = {row["metric"]: float(row["change"]) for row in context.table}
+
+    def changed() -> None:
+        before, after = metrics_now(world)
+        actual = {name: after.named(name) - before.named(name) for name in expected}
+        wrong = {name: change for name, change in actual.items() if change != expected[name]}
+        assert not wrong, f"expected changes {expected}, got {actual}"
+
+    eventually(changed, within=5, what="the metrics changing")
+
+
+@then("the stream durations have gained one observation of about as long as {owner:Name} was live")
+def duration_observed(context: Context, owner: str) -> None:
+    world: World = context.world
+    broadcast = world.broadcast_of(owner)
+    assert broadcast.live_since is not None
+    assert broadcast.ended_at is not None
+    live_for = broadcast.ended_at - broadcast.live_since
+
+    def observed() -> None:
+        before, after = metrics_now(world)
+        count = after.named("stream durations observed") - before.named("stream durations observed")
+        seconds = after.named("seconds of streams observed") - before.named(
+            "seconds of streams observed"
+        )
+        assert count == 1, f"the duration histogram gained {count} observations"
+        assert abs(seconds - live_for) <= 1.0, (
+            f"it observed {seconds:.2f} s; {owner} was live {live_for:.2f} s"
+        )
+
+    eventually(observed, within=5, what="the stream's duration being observed")
+
+
+@then("the metrics are well formed, with no stream or user in any label")
+def metrics_well_formed(context: Context) -> None:
+    world: World = context.world
+    _, after = metrics_now(world)
+    problems = exposition_problems(after)
+    assert not problems, "the metrics break the rules:\n" + "\n".join(problems)
+    for name, person in world.people.items():
+        assert str(person.user_id) not in after.text, f"a metric names {name}'s user id"
+    for owner, stream in world.streams.items():
+        assert stream.stream_id not in after.text, f"a metric names {owner}'s stream"
+
+
+@then("no counter has gone back")
+def counters_monotonic(context: Context) -> None:
+    before, after = metrics_now(context.world)
+    went_back = counters_went_back(before, after)
+    assert not went_back, "counters decreased:\n" + "\n".join(went_back)
+
+
+@then("the platform has published, in order, for {owner:Name}'s stream:")
+def published_in_order(context: Context, owner: str) -> None:
+    world: World = context.world
+    stream = world.stream_of(owner)
+    expected = [
+        (
+            row["event"],
+            int(row["viewers"]) if row["viewers"] else None,
+            int(row["peak"]) if row["peak"] else None,
+        )
+        for row in context.table
+    ]
+
+    def published() -> list[KafkaEvent]:
+        events = world.run.kafka.events_since(world.kafka_marks, {stream.stream_id})
+        # A blank cell means the event has no such field.
+        seen = [
+            (e.event_type, e.payload.get("viewer_count"), e.payload.get("peak_viewers"))
+            for e in events
+        ]
+        assert seen == expected, f"Kafka has {seen}, expected {expected}"
+        return events
+
+    events = eventually(published, within=10, what=f"the events of {owner}'s stream on Kafka")
+    problems = [f"{e.event_type}: {p}" for e in events for p in e.problems]
+    assert not problems, f"events break the contract: {problems}"
+    assert len({e.payload["event_id"] for e in events}) == len(events), "event ids repeat"
+    assert {e.key for e in events} == {stream.stream_id}, (
+        "events are not all keyed by the stream id"
+    )
+    assert len({e.partition for e in events}) == 1, "one stream's events are spread over partitions"
+    assert stream.stream_key not in json.dumps([e.payload for e in events]), (
+        "an event carries the key"
+    )
+
+
+@then("the analytics record {owner:Name}'s stream as:")
+def analytics_record(context: Context, owner: str) -> None:
+    world: World = context.world
+    stream = world.stream_of(owner)
+    row = context.table[0]
+    wanted = {column: int(row[column]) for column in context.table.headings}
+
+    def recorded() -> None:
+        seen = vars(world.run.clickhouse.stream(stream.stream_id))
+        differing = {column: seen[column] for column in wanted if seen[column] != wanted[column]}
+        assert not differing, f"the analytics have {seen}; expected {wanted}"
+
+    eventually(recorded, within=15, what=f"the analytics of {owner}'s stream")
+
+
+@given("the analytics consumer has stopped")
+def analytics_stopped(context: Context) -> None:
+    stack = context.run.stack
+    context.add_cleanup(
+        lambda: stack.servers["analytics"].running() or stack.start_server("analytics")
+    )
+    stack.stop_server("analytics")
+
+
+@when("the analytics consumer starts again")
+def analytics_started(context: Context) -> None:
+    context.run.stack.start_server("analytics")

@@ -1,0 +1,115 @@
+@epic:metrics
+Feature: Metrics collection
+  The Prometheus metrics, the Kafka event stream and the ClickHouse analytics tell the truth
+  about what happened on the platform.
+
+  SPECIFICATION:
+    * Prometheus: the active streams and viewers gauges follow the platform; the counters of
+      starts, ends, joins, leaves and webhook calls move by exactly what happened; every stream's
+      duration is observed once; no metric carries a stream or user id.
+    * Kafka: every start, end, join and leave is published once, in order per stream, valid by
+      the contract, keyed by the stream, and never with the stream key inside.
+    * ClickHouse: the analytics agree with what happened, also after their consumer restarts.
+
+  Background:
+    Given Ada has created a stream called "Morning run"
+
+  Rule: Prometheus counts exactly what happened
+
+    @smoke
+    Scenario: Going live moves the gauge up and counts a start
+      Given the platform's metrics have been read
+      When Ada goes live
+      Then the metrics have changed by:
+        | metric             | change |
+        | active streams     | 1      |
+        | streams started    | 1      |
+        | streams ended      | 0      |
+        | accepted publishes | 1      |
+
+    Scenario: Ending moves the gauge back and counts an end
+      Given Ada has gone live
+      And the platform's metrics have been read
+      When Ada ends the broadcast
+      Then the metrics have changed by:
+        | metric          | change |
+        | active streams  | -1     |
+        | streams started | 0      |
+        | streams ended   | 1      |
+        | publish ends    | 1      |
+
+    Scenario: Joins and leaves move the viewer metrics
+      Given Ada has gone live
+      And the platform's metrics have been read
+      When Ben joins Ada's stream
+      And Cleo joins Ada's stream
+      And Ben leaves Ada's stream
+      And Dan, who never joined, leaves Ada's stream
+      Then the metrics have changed by:
+        | metric        | change |
+        | viewers       | 1      |
+        | viewer joins  | 2      |
+        | viewer leaves | 1      |
+
+    @security
+    Scenario: A refused publish is counted as refused
+      Given the platform's metrics have been read
+      When Ada tries to go live with a wrong key
+      Then the metrics have changed by:
+        | metric             | change |
+        | refused publishes  | 1      |
+        | accepted publishes | 0      |
+        | active streams     | 0      |
+
+    Scenario: A stream's duration is observed once
+      Given Ada has broadcast 2 seconds of video
+      And the platform's metrics have been read
+      When Ada ends the broadcast
+      Then the stream durations have gained one observation of about as long as Ada was live
+
+    Scenario: The metrics stay well formed and name no stream
+      Given Ben has created a stream called "Evening swim"
+      And the platform's metrics have been read
+      When Ada goes live
+      And Ben goes live
+      Then the metrics are well formed, with no stream or user in any label
+      And no counter has gone back
+
+  Rule: Kafka carries exactly the events that happened
+
+    @severity:critical
+    Scenario: Every change of Ada's stream is published once, in order
+      Given Ada has gone live
+      When Ben joins Ada's stream
+      And Cleo joins Ada's stream
+      And Ben leaves Ada's stream
+      And Ada ends the broadcast
+      Then the platform has published, in order, for Ada's stream:
+        | event          | viewers | peak |
+        | stream.started |         |      |
+        | viewer.joined  | 1       |      |
+        | viewer.joined  | 2       |      |
+        | viewer.left    | 1       |      |
+        | stream.ended   |         | 2    |
+
+  Rule: The analytics agree with what happened
+
+    Scenario: The analytics record Ada's broadcast
+      Given Ada has gone live
+      And Ben has joined Ada's stream
+      And Cleo has joined Ada's stream
+      When Ada ends the broadcast
+      Then the analytics record Ada's stream as:
+        | starts | ends | joins | leaves | peak |
+        | 1      | 1    | 2     | 0      | 2    |
+
+    @fault
+    Scenario: The analytics catch up after their consumer restarts
+      Given Ada has gone live
+      And the analytics consumer has stopped
+      When Ben joins Ada's stream
+      And Ada ends the broadcast
+      And the analytics consumer starts again
+      Then the analytics record Ada's stream as:
+        | starts | ends | joins | leaves | peak |
+        | 1      | 1    | 1     | 0      | 1    |

@@ -1,0 +1,52 @@
+"""ClickHouse checker: per-stream aggregates of the analytics, as other teams would query them.
+
+Counts distinct event ids, so an event the consumer stored twice after a restart (it delivers
+at least once) counts once. Runs on ClickHouse 18.16 and current releases alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from clickhouse_driver import Client
+
+SUMMARY = """
+SELECT
+    uniqExactIf(event_id, event_type = 'stream.started') AS starts,
+    uniqExactIf(event_id, event_type = 'stream.ended') AS ends,
+    uniqExactIf(event_id, event_type = 'viewer.joined') AS joins,
+    uniqExactIf(event_id, event_type = 'viewer.left') AS leaves,
+    maxIf(peak_viewers, event_type = 'stream.ended') AS peak,
+    uniqExact(event_id) AS events
+FROM nova_analytics.stream_events
+WHERE stream_id = %(stream_id)s
+"""
+
+
+@dataclass(frozen=True)
+class StreamAnalytics:
+    starts: int
+    ends: int
+    joins: int
+    leaves: int
+    peak: int
+    events: int
+
+    def describe(self) -> str:
+        return (
+            f"{self.starts} started, {self.ends} ended, {self.joins} joins, {self.leaves} leaves, "
+            f"peak {self.peak}, {self.events} events in all"
+        )
+
+
+class ClickHouseChecker:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def stream(self, stream_id: str) -> StreamAnalytics:
+        client = Client.from_url(self.url)
+        try:
+            rows = client.execute(SUMMARY, {"stream_id": stream_id})
+        finally:
+            client.disconnect()
+        return StreamAnalytics(*(int(value) for value in rows[0]))
