@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(nginx libnginx-mod-rtmp ffmpeg postgresql redis-server clickhouse-server clickhouse-client)
+DEBIAN_PACKAGES=(nginx libnginx-mod-rtmp ffmpeg postgresql redis-server clickhouse-server clickhouse-client
+                 chromium chromium-driver)
 VENV=${NOVA_VENV:-.venv}
 
 missing=()
@@ -39,4 +40,15 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     "$VENV/bin/pip" install -q --upgrade pip
     "$VENV/bin/pip" install -q -e '.[dev]'
     touch "$stamp"
+fi
+
+# hls.js for the @browser scenarios: installed here, never fetched while the suite runs.
+if [ ! -f node_modules/hls.js/dist/hls.min.js ] || [ package.json -nt node_modules/hls.js/dist/hls.min.js ]; then
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "bootstrap: npm is needed to install hls.js for the browser scenarios; install Node.js and npm" >&2
+        exit 1
+    fi
+    echo "bootstrap: installing hls.js"
+    npm install --no-audit --no-fund --no-package-lock --loglevel=error
+    touch node_modules/hls.js/dist/hls.min.js
 fi

@@ -11,6 +11,8 @@ import aiohttp
 
 from support.api import ApiClient, Reply
 from support.broadcaster import Broadcast
+from support.hls.browser import Playback
+from support.hls.live import LiveReport
 from support.identity import Person, TokenIssuer
 from support.loop import RunLoop
 from support.metrics import Scrape
@@ -74,6 +76,8 @@ class World:
     heard_before_leaving: dict[str, int] = field(default_factory=dict)
     refused_rooms: dict[str, RoomRefused | Watching] = field(default_factory=dict)
     metrics_before: Scrape | None = None
+    hls: dict[str, LiveReport] = field(default_factory=dict)
+    playbacks: dict[str, Playback] = field(default_factory=dict)
     # Streams the scenario names without creating them, such as one that does not exist.
     phantom_stream_ids: set[str] = field(default_factory=set)
 
@@ -116,6 +120,16 @@ class World:
         stream_id = self.stream_of(owner).stream_id
         everyone = [*self.viewers.values(), *self.crowd]
         return [v for v in everyone if v.url.endswith(f"/{stream_id}/ws") and not v.closed.is_set()]
+
+    def hls_report(self, name: str) -> LiveReport:
+        if name not in self.hls:
+            raise AssertionError(f"{name} has not watched any stream over HLS in this scenario")
+        return self.hls[name]
+
+    def playback_of(self, name: str) -> Playback:
+        if name not in self.playbacks:
+            raise AssertionError(f"{name} has not played anything in a browser in this scenario")
+        return self.playbacks[name]
 
     def reply_to(self, name: str) -> Reply:
         if name not in self.replies:

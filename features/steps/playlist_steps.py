@@ -1,0 +1,144 @@
+"""Playlists and segments: what a viewer downloads over HLS, and what a browser makes of it."""
+
+import time
+
+import allure
+import port_for
+from behave import given, then, when
+from behave.runner import Context
+
+from support.eventually import eventually
+from support.hls import fetch
+from support.hls.browser import play, serve_player
+from support.hls.live import watch
+from support.hls.playlist import Playlist
+from support.media.fixture import FRAME_RATE
+from support.media.ts import decoded_frames
+from support.world import World
+
+
+@given("{owner:Name}'s stream can be watched within {seconds:d} seconds")
+@then("{owner:Name}'s stream can be watched within {seconds:d} seconds")
+def watchable_within(context: Context, owner: str, seconds: int) -> None:
+    world: World = context.world
+    stream, broadcast = world.stream_of(owner), world.broadcast_of(owner)
+
+    def playlist_with_a_segment() -> float:
+        status, text = world.call(fetch(world.run.api.session, stream.hls_url))
+        assert status == 200, f"the playlist answers {status}"
+        assert Playlist.parse(text).segments, "the playlist has no segment yet"
+        return time.time()
+
+    ready_at = eventually(
+        playlist_with_a_segment, within=seconds + 5, every=0.05, what="the first segment"
+    )
+    assert broadcast.live_since is not None
+    took = ready_at - broadcast.live_since
+    allure.attach(f"{took:.2f} s", name="from going live to the first segment")
+    assert took <= seconds, (
+        f"the first segment came {took:.2f} s after {owner} went live, over {seconds} s"
+    )
+
+
+@when("{viewer:Name} watches {owner:Name}'s stream for {seconds:d} seconds")
+def watches(context: Context, viewer: str, owner: str, seconds: int) -> None:
+    world: World = context.world
+    stream = world.stream_of(owner)
+
+    def playlist_served() -> None:
+        status, _ = world.call(fetch(world.run.api.session, stream.hls_url))
+        assert status == 200, f"the playlist answers {status}"
+
+    eventually(playlist_served, within=10, what=f"{owner}'s playlist appearing")
+    report = world.call(
+        watch(world.run.api.session, stream.hls_url, seconds=seconds, secret=stream.stream_key),
+        timeout=seconds + 60,
+    )
+    world.hls[viewer] = report
+    allure.attach(
+        report.describe(),
+        name=f"what {viewer} downloaded",
+        attachment_type=allure.attachment_type.TEXT,
+    )
+
+
+@then("everything {viewer:Name} downloaded was a valid live HLS stream")
+def valid_hls(context: Context, viewer: str) -> None:
+    report = context.world.hls_report(viewer)
+    assert report.reloads >= 3, f"only {report.reloads} reloads; the rules across reloads need 3"
+    assert len(report.segments) >= 3, f"only {len(report.segments)} segments were checked"
+    broken = report.failures()
+    assert not broken, "the HLS stream breaks the rules:\n" + "\n".join(map(str, broken[:15]))
+
+
+@then("nothing {viewer:Name} downloaded reveals {owner:Name}'s stream key")
+def key_not_revealed(context: Context, viewer: str, owner: str) -> None:
+    world: World = context.world
+    report, key = world.hls_report(viewer), world.stream_of(owner).stream_key
+    leaking = [url for url in report.urls if key in url]
+    assert not leaking, f"HLS addresses carry the stream key: {leaking[:3]}"
+    assert key not in report.last_playlist, "the playlist carries the stream key"
+
+
+@then("what {viewer:Name} downloaded decodes to {rate:d} frames a second with sound")
+def decodes(context: Context, viewer: str, rate: int) -> None:
+    report = context.world.hls_report(viewer)
+    assert rate == FRAME_RATE, (
+        f"the published fixture runs at {FRAME_RATE} frames a second, not {rate}"
+    )
+    window = sorted(report.data)
+    assert window, f"{viewer} downloaded no segment"
+    video, audio = decoded_frames(b"".join(report.data[n] for n in window))
+    seconds = sum(report.durations[n] for n in window)
+    expected = round(seconds * rate)
+    assert abs(video - expected) <= 1, (
+        f"{len(window)} segments, {seconds:.3f} s by the playlist, decode to {video} video frames; "
+        f"{rate} a second would be {expected}"
+    )
+    assert audio > 0, "the segments carry no decodable sound"
+
+
+@then("{owner:Name}'s playlist stops growing and then disappears")
+def playlist_ends(context: Context, owner: str) -> None:
+    world: World = context.world
+    stream = world.stream_of(owner)
+    seen: list[tuple[float, int, str]] = []
+
+    def gone() -> None:
+        status, text = world.call(fetch(world.run.api.session, stream.hls_url))
+        seen.append((time.monotonic(), status, text))
+        assert status == 404, f"the playlist still answers {status}"
+
+    eventually(gone, within=30, every=0.25, what=f"{owner}'s playlist disappearing")
+    served = [(at, text) for at, status, text in seen if status == 200]
+    changes = [
+        at for (at, text), (_, before) in zip(served[1:], served, strict=False) if text != before
+    ]
+    last_change = changes[-1] if changes else (served[0][0] if served else seen[0][0])
+    still_for = seen[-1][0] - last_change
+    assert still_for >= 2.0, f"the playlist changed {still_for:.2f} s before it disappeared"
+
+
+@when("{viewer:Name} plays {owner:Name}'s stream in a browser for {seconds:d} seconds")
+def plays_in_browser(context: Context, viewer: str, owner: str, seconds: int) -> None:
+    world: World = context.world
+    port = port_for.select_random()
+    runner = world.call(serve_player(port))
+    context.add_cleanup(lambda: world.call(runner.cleanup()))
+    page = f"http://127.0.0.1:{port}/?src={world.stream_of(owner).hls_url}"
+    playback = play(page, seconds)
+    world.playbacks[viewer] = playback
+    if playback.screenshot:
+        allure.attach(
+            playback.screenshot,
+            name=f"{viewer}'s browser",
+            attachment_type=allure.attachment_type.PNG,
+        )
+
+
+@then("{viewer:Name} sees the video play")
+def sees_video(context: Context, viewer: str) -> None:
+    playback = context.world.playback_of(viewer)
+    allure.attach(playback.summary(), name="playback")
+    problems = playback.problems()
+    assert not problems, f"{viewer}'s browser did not play the stream: {problems}"

@@ -1,0 +1,138 @@
+"""A real browser playing the stream: headless Chromium with hls.js, driven by Selenium.
+
+The suite serves the player page itself (hls.js comes from node_modules, installed at bootstrap,
+never fetched at run time). Playback counts only if it advances: over the watch, currentTime
+grows with wall time (at least 0.8 times), decoded frames keep rising, the video is not paused,
+and hls.js reports no fatal error. currentTime alone proves nothing: hls.js seeks to the live
+edge, seconds ahead, before a frame has played (shared/research/browser_playback.md).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+HLS_JS = Path(__file__).resolve().parents[2] / "node_modules" / "hls.js" / "dist" / "hls.min.js"
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required", "--mute-audio",
+]  # fmt: skip
+PROGRESS_RATIO = 0.8
+
+
+class BrowserUnavailable(RuntimeError):
+    """Chromium, its driver or hls.js is not installed."""
+
+
+def require_browser() -> None:
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if shutil.which(p) is None]
+    if not HLS_JS.exists():
+        missing.append(f"{HLS_JS} (npm install)")
+    if missing:
+        raise BrowserUnavailable(
+            f"the browser scenarios need: {', '.join(missing)}; run make bootstrap"
+        )
+
+
+async def serve_player(port: int) -> web.AppRunner:
+    """The player page and hls.js on 127.0.0.1:port (started on the run's loop)."""
+    page = resources.files("support.hls").joinpath("player.html").read_text()
+
+    async def player(_: web.Request) -> web.Response:
+        return web.Response(text=page, content_type="text/html")
+
+    async def hls_js(_: web.Request) -> web.FileResponse:
+        return web.FileResponse(HLS_JS)
+
+    app = web.Application()
+    app.router.add_get("/", player)
+    app.router.add_get("/hls.min.js", hls_js)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
+@dataclass
+class Playback:
+    samples: list[dict[str, Any]] = field(default_factory=list)  # wall time + the page's state
+    screenshot: bytes = b""
+
+    @property
+    def playing(self) -> list[dict[str, Any]]:
+        return [s for s in self.samples if s.get("readyState", 0) >= 3]
+
+    def problems(self) -> list[str]:
+        state = self.samples[-1] if self.samples else {}
+        fatal = [e for e in state.get("errors", []) if e.get("fatal")]
+        playing = self.playing
+        if len(playing) < 2:
+            return [f"the video never played (last state: {compact(state)})"]
+        first, last = playing[0], playing[-1]
+        wall = last["wall"] - first["wall"]
+        media = last["currentTime"] - first["currentTime"]
+        problems = []
+        if media < PROGRESS_RATIO * wall:
+            problems.append(f"currentTime advanced {media:.2f} s in {wall:.2f} s of wall time")
+        if last["frames"] <= first["frames"]:
+            problems.append(f"decoded frames stayed at {last['frames']}")
+        if last.get("paused"):
+            problems.append("the video is paused")
+        if fatal:
+            problems.append(f"hls.js reported fatal errors: {fatal}")
+        return problems
+
+    def summary(self) -> str:
+        if len(self.playing) < 2:
+            return "no playback"
+        first, last = self.playing[0], self.playing[-1]
+        media = last["currentTime"] - first["currentTime"]
+        frames = last["frames"] - first["frames"]
+        return (
+            f"played {media:.2f} s of video in {last['wall'] - first['wall']:.2f} s, "
+            f"{frames} frames decoded, {last.get('dropped', 0)} dropped; "
+            f"'playing' {last.get('playingAt') or 0:.0f} ms after the page loaded"
+        )
+
+
+def compact(state: dict[str, Any]) -> dict[str, Any]:
+    keys = ("readyState", "currentTime", "frames", "paused", "errors", "supported")
+    return {key: state.get(key) for key in keys}
+
+
+def play(page_url: str, seconds: float) -> Playback:
+    """Open the player in headless Chromium and sample it every 0.5 s for `seconds`."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    require_browser()
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    profile = tempfile.mkdtemp(prefix="nova-chromium-")
+    for flag in (*FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    playback = Playback()
+    try:
+        driver.get(page_url)
+        began = time.monotonic()
+        while time.monotonic() - began < seconds or len(playback.playing) < 2:
+            state = driver.execute_script("return window.__player || {}")
+            playback.samples.append({"wall": time.monotonic(), **state})
+            if time.monotonic() - began > seconds + 10:
+                break  # never started: give up, the problems say so
+            time.sleep(0.5)  # the sampling period of the measurement
+        playback.screenshot = driver.get_screenshot_as_png()
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+    return playback
