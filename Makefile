@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 BEHAVE_ARGS ?=
 
-.PHONY: bootstrap accept test lint typecheck unit stack clean
+.PHONY: bootstrap accept test lint typecheck unit stack report clean
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -24,6 +24,12 @@ unit: bootstrap
 	$(BIN)/pytest
 
 test: lint typecheck unit accept
+
+# The HTML report of the last run (needs Java, which the Allure command line runs on).
+report: bootstrap
+	@command -v java >/dev/null || { echo "make report: the Allure command line needs Java 8+ (e.g. openjdk-17-jre-headless)"; exit 1; }
+	node_modules/.bin/allure generate reports/allure-results --clean -o reports/allure-report
+	@echo "open reports/allure-report/index.html through a web server, e.g. node_modules/.bin/allure open reports/allure-report"
 
 stack: bootstrap
 	$(BIN)/python -m support.stack up

@@ -1,4 +1,4 @@
-@epic:fan-out
+@epic:fan-out @owner:streaming-team @contract:websocket
 Feature: Broadcast fan-out
   Everyone with a stream's page open receives that stream's events, once each, in the order they
   happened, and nothing from other streams.

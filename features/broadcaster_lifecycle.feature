@@ -1,4 +1,4 @@
-@epic:broadcaster-lifecycle
+@epic:broadcaster-lifecycle @owner:streaming-team @contract:ingest @contract:streams
 Feature: Broadcaster lifecycle
   A broadcaster goes live over RTMP with the stream key the platform gave them, is seen as live
   everywhere, ends, and is seen as ended everywhere. Anyone else is refused, and a refused

@@ -7,6 +7,7 @@ import os
 import resource
 import sys
 import time
+from pathlib import Path
 
 import aiohttp
 import allure
@@ -18,16 +19,15 @@ from behave.runner import Context
 from support.api import ApiClient
 from support.identity import TokenIssuer
 from support.loop import RunLoop
+from support.report import environment as report_environment
+from support.report.evidence import evidence, log_marks
 from support.stack import EmbeddedStack
-from support.stack.server import tail
 from support.stores.clickhouse import ClickHouseChecker
 from support.stores.kafka import KafkaChecker
 from support.stores.postgres import PostgresChecker
 from support.stores.redis import RedisChecker
 from support.target import configured, probe
 from support.world import Run, World
-
-EVIDENCE_LOG_LINES = 200
 
 
 @parse.with_pattern(r"[A-Z][a-z]+")
@@ -74,6 +74,17 @@ def before_all(context: Context) -> None:
         stack=stack,
     )
     context.add_cleanup(context.run.close)
+    results = allure_results(context)
+    if results is not None:
+        report_environment.write(results, target, stack)
+
+
+def allure_results(context: Context) -> Path | None:
+    """Where the Allure formatter writes, if it is one of the run's formatters."""
+    for name, output in zip(context.config.format, context.config.outputs, strict=False):
+        if "allure" in name.lower() and output.name:
+            return Path(output.name)
+    return None
 
 
 async def open_clients(api_url: str) -> tuple[ApiClient, aiohttp.ClientSession]:
@@ -96,7 +107,7 @@ def before_scenario(context: Context, scenario: Scenario) -> None:
         scenario.skip("@fault scenarios stop and start servers: only on the embedded stack")
         return
     context.world = World(context.run, kafka_marks=context.run.kafka.mark())
-    context.scenario_began = time.time()
+    context.log_marks = log_marks(context.run.stack)
 
 
 def after_step(context: Context, step: Step) -> None:
@@ -106,26 +117,5 @@ def after_step(context: Context, step: Step) -> None:
 
 
 def attach_evidence(context: Context) -> None:
-    world: World = context.world
-    for name, viewer in world.viewers.items():
-        allure.attach(
-            viewer.describe(),
-            name=f"{name}'s WebSocket transcript",
-            attachment_type=allure.attachment_type.TEXT,
-        )
-    for name, reply in world.replies.items():
-        allure.attach(
-            reply.describe(),
-            name=f"last answer to {name}",
-            attachment_type=allure.attachment_type.TEXT,
-        )
-    stack = context.run.stack
-    if stack is None:
-        return
-    for server, logs in stack.logs().items():
-        for log in logs:
-            allure.attach(
-                tail(log, EVIDENCE_LOG_LINES),
-                name=f"{server}: {log.name}",
-                attachment_type=allure.attachment_type.TEXT,
-            )
+    for name, text in evidence(context.world, context.log_marks):
+        allure.attach(text, name=name, attachment_type=allure.attachment_type.TEXT)

@@ -1,4 +1,4 @@
-@epic:hls
+@epic:hls @owner:video-team @contract:hls
 Feature: HLS validation
   What viewers download is a correct, live HLS stream (RFC 8216), all the way down to the
   MPEG-TS packets, and it plays in a real browser.

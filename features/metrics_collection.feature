@@ -1,4 +1,4 @@
-@epic:metrics
+@epic:metrics @owner:data-team @contract:prometheus @contract:kafka @contract:clickhouse
 Feature: Metrics collection
   The Prometheus metrics, the Kafka event stream and the ClickHouse analytics tell the truth
   about what happened on the platform.

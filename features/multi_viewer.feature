@@ -1,4 +1,4 @@
-@epic:multi-viewer
+@epic:multi-viewer @owner:streaming-team @contract:viewers @contract:websocket
 Feature: Many viewers, one truth
   Viewers join, watch and leave; the number watching and the peak agree in every place they
   appear: the API, Redis, every viewer's page, and once the stream has ended, the database.

@@ -1,4 +1,4 @@
-@epic:platform @smoke
+@epic:platform @owner:streaming-team @contract:identity @contract:streams @smoke
 Feature: The platform is up and guards its API
   A broadcaster prepares a stream before going live, and only people who say who they are
   may use the platform's API.

@@ -42,13 +42,14 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     touch "$stamp"
 fi
 
-# hls.js for the @browser scenarios: installed here, never fetched while the suite runs.
-if [ ! -f node_modules/hls.js/dist/hls.min.js ] || [ package.json -nt node_modules/hls.js/dist/hls.min.js ]; then
+# hls.js (the @browser scenarios) and the Allure command line (make report), from package.json:
+# installed here, never fetched while the suite runs.
+if [ ! -f node_modules/.installed ] || [ package.json -nt node_modules/.installed ]; then
     if ! command -v npm >/dev/null 2>&1; then
-        echo "bootstrap: npm is needed to install hls.js for the browser scenarios; install Node.js and npm" >&2
+        echo "bootstrap: npm is needed for hls.js and the Allure command line; install Node.js and npm" >&2
         exit 1
     fi
-    echo "bootstrap: installing hls.js"
+    echo "bootstrap: installing the npm packages of package.json"
     npm install --no-audit --no-fund --no-package-lock --loglevel=error
-    touch node_modules/hls.js/dist/hls.min.js
+    touch node_modules/.installed
 fi
