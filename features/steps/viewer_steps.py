@@ -6,6 +6,7 @@ from behave.model import Table
 from behave.runner import Context
 
 from support.api import room_url
+from support.report.plots import latency_histogram
 from support.eventually import eventually
 from support.viewer import (
     Frame,
@@ -228,4 +229,8 @@ def delivery_times(context: Context) -> None:
         f"{name:>4}: {seconds * 1000:8.1f} ms" for name, seconds in table.items()
     )
     allure.attach(text, name="delivery latency", attachment_type=allure.attachment_type.TEXT)
+    plot = latency_histogram(delays, f"{len(world.crowd)} viewers, {len(delays)} deliveries", table)
+    allure.attach(
+        plot, name="delivery latency histogram", attachment_type=allure.attachment_type.PNG
+    )
     print(text)
