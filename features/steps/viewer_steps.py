@@ -6,8 +6,8 @@ from behave.model import Table
 from behave.runner import Context
 
 from support.api import room_url
-from support.report.plots import latency_histogram
 from support.eventually import eventually
+from support.report.plots import latency_histogram
 from support.viewer import (
     Frame,
     RoomRefused,
