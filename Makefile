@@ -3,15 +3,20 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 BEHAVE_ARGS ?=
+# TARGET=compose runs the suite against compose/docker-compose.yml (its endpoints: compose/suite.env).
+TARGET ?= embedded
+ifeq ($(TARGET),compose)
+TARGET_ENV := env $(shell grep -v '^\#' compose/suite.env | xargs)
+endif
 
-.PHONY: bootstrap accept test lint typecheck unit stack report clean
+.PHONY: bootstrap accept test lint typecheck deploy-check unit stack report compose-keys clean
 
 bootstrap:
 	@scripts/bootstrap.sh
 
 accept: bootstrap
 	rm -rf reports/allure-results
-	$(BIN)/behave $(BEHAVE_ARGS)
+	$(TARGET_ENV) $(BIN)/behave $(BEHAVE_ARGS)
 
 lint: bootstrap
 	$(BIN)/ruff check .
@@ -23,13 +28,23 @@ typecheck: bootstrap
 unit: bootstrap
 	$(BIN)/pytest
 
-test: lint typecheck unit accept
+test: lint typecheck deploy-check unit accept
 
 # The HTML report of the last run (needs Java, which the Allure command line runs on).
 report: bootstrap
 	@command -v java >/dev/null || { echo "make report: the Allure command line needs Java 8+ (e.g. openjdk-17-jre-headless)"; exit 1; }
 	node_modules/.bin/allure generate reports/allure-results --clean -o reports/allure-report
 	@echo "open reports/allure-report/index.html through a web server, e.g. node_modules/.bin/allure open reports/allure-report"
+
+compose-keys:
+	scripts/compose-keys.sh
+
+# The deployment files, checked offline: no Docker engine or cluster is needed.
+deploy-check: bootstrap
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec compose/docker-compose.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/acceptance.yml
+	$(BIN)/kubernetes-validate --strict --quiet compose/k8s/suite-job.yaml
+	$(BIN)/check-jsonschema --schemafile compose/k8s/servicemonitor.schema.json compose/k8s/servicemonitor.yaml
 
 stack: bootstrap
 	$(BIN)/python -m support.stack up
