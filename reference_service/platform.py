@@ -7,6 +7,7 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 
 from reference_service.domain import (
     LIVE,
@@ -78,12 +79,7 @@ class Platform:
                     title=stream.title,
                 )
             )
-            self.hub.broadcast(
-                stream_id,
-                "stream_started",
-                {"stream_id": str(stream_id), "timestamp": rfc3339(stream.started_at or now())},
-                since,
-            )
+            self._tell_room(stream_id, "stream_started", stream.started_at, since)
             self.metrics.streams_started.inc()
             return PublishDecision(True, "live")
 
@@ -114,12 +110,7 @@ class Platform:
                     peak_viewers=peak,
                 )
             )
-            self.hub.broadcast(
-                stream_id,
-                "stream_ended",
-                {"stream_id": str(stream_id), "timestamp": rfc3339(ended.ended_at or now())},
-                since,
-            )
+            self._tell_room(stream_id, "stream_ended", ended.ended_at, since)
             self.metrics.streams_ended.inc()
             self.metrics.stream_duration.observe(duration)
         self._locks.pop(stream_id, None)
@@ -148,6 +139,14 @@ class Platform:
                 self.metrics.viewer_leaves.inc()
                 self._announce("viewer.left", stream_id, user_id, audience, since)
             return audience
+
+    def _tell_room(
+        self, stream_id: uuid.UUID, name: str, moment: datetime | None, since: float
+    ) -> None:
+        timestamp = rfc3339(moment or now())
+        self.hub.broadcast(
+            stream_id, name, {"stream_id": str(stream_id), "timestamp": timestamp}, since
+        )
 
     def _announce(
         self, kind: str, stream_id: uuid.UUID, user_id: uuid.UUID, audience: Audience, since: float

@@ -25,6 +25,14 @@ from support.target import Target
 from support.viewer import RoomRefused, Viewer, Watching
 
 T = TypeVar("T")
+V = TypeVar("V")
+
+
+def known(things: dict[str, V], name: str, otherwise: str) -> V:
+    """What the scenario holds under a name, or a failure that says the scenario never made it."""
+    if name not in things:
+        raise AssertionError(otherwise)
+    return things[name]
 
 
 @dataclass
@@ -90,9 +98,7 @@ class World:
         return self.run.tokens.token_for(self.person(name))
 
     def stream_of(self, owner: str) -> StreamRef:
-        if owner not in self.streams:
-            raise AssertionError(f"{owner} has no stream in this scenario")
-        return self.streams[owner]
+        return known(self.streams, owner, f"{owner} has no stream in this scenario")
 
     def phantom_stream(self) -> str:
         """The id of a stream that does not exist, remembered so checks can look for it too."""
@@ -101,19 +107,13 @@ class World:
         return stream_id
 
     def broadcast_of(self, name: str) -> Broadcast:
-        if name not in self.broadcasts:
-            raise AssertionError(f"{name} has not gone live in this scenario")
-        return self.broadcasts[name]
+        return known(self.broadcasts, name, f"{name} has not gone live in this scenario")
 
     def attempt_of(self, name: str) -> Broadcast:
-        if name not in self.attempts:
-            raise AssertionError(f"{name} has not tried to go live in this scenario")
-        return self.attempts[name]
+        return known(self.attempts, name, f"{name} has not tried to go live in this scenario")
 
     def viewer(self, name: str) -> Viewer:
-        if name not in self.viewers:
-            raise AssertionError(f"{name} is not watching anything in this scenario")
-        return self.viewers[name]
+        return known(self.viewers, name, f"{name} is not watching anything in this scenario")
 
     def audience_of(self, owner: str) -> list[Viewer]:
         """Everyone who has the owner's stream page open (named viewers and the crowd)."""
@@ -122,19 +122,17 @@ class World:
         return [v for v in everyone if v.url.endswith(f"/{stream_id}/ws") and not v.closed.is_set()]
 
     def hls_report(self, name: str) -> LiveReport:
-        if name not in self.hls:
-            raise AssertionError(f"{name} has not watched any stream over HLS in this scenario")
-        return self.hls[name]
+        return known(self.hls, name, f"{name} has not watched any stream over HLS in this scenario")
 
     def playback_of(self, name: str) -> Playback:
-        if name not in self.playbacks:
-            raise AssertionError(f"{name} has not played anything in a browser in this scenario")
-        return self.playbacks[name]
+        return known(
+            self.playbacks, name, f"{name} has not played anything in a browser in this scenario"
+        )
 
     def reply_to(self, name: str) -> Reply:
-        if name not in self.replies:
-            raise AssertionError(f"{name} has not asked the platform anything in this scenario")
-        return self.replies[name]
+        return known(
+            self.replies, name, f"{name} has not asked the platform anything in this scenario"
+        )
 
     def call(self, coroutine: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
         return self.run.loop.run(coroutine, timeout)
