@@ -7,6 +7,7 @@ that names what is missing, because a suite half pointed at staging judges nothi
 
 from __future__ import annotations
 
+import logging
 import socket
 import urllib.error
 import urllib.request
@@ -80,7 +81,11 @@ def configured(userdata: Mapping[str, str], environ: Mapping[str, str]) -> Targe
             raise TargetError(f"cannot read the JWT signing key at {path}: {error}") from None
     missing = [name for name in (*ENDPOINTS, "jwt_private_key") if name not in values]
     if missing:
-        wanted = ", ".join(f"{name} ({env_name(name)})" for name in missing)
+        wanted = ", ".join(
+            f"{name} ({env_name(name)}"
+            + (f" or {env_name('jwt_private_key_file')})" if name == "jwt_private_key" else ")")
+            for name in missing
+        )
         raise TargetError(
             f"an external target needs every endpoint; missing: {wanted}. "
             "Configure none of them to run against the embedded stack."
@@ -154,7 +159,12 @@ def redis_answers(url: str) -> None:
 
 def kafka_answers(bootstrap: str) -> None:
     admin = AdminClient(
-        {"bootstrap.servers": bootstrap, "socket.timeout.ms": int(PROBE_TIMEOUT * 1000)}
+        # log_level 0: the unreachable broker is reported below, once, not logged every 50 ms.
+        {
+            "bootstrap.servers": bootstrap,
+            "socket.timeout.ms": int(PROBE_TIMEOUT * 1000),
+            "log_level": 0,
+        }
     )
     try:
         admin.list_topics(timeout=PROBE_TIMEOUT)
@@ -165,7 +175,11 @@ def kafka_answers(bootstrap: str) -> None:
 def clickhouse_answers(url: str) -> None:
     client = ClickHouseClient.from_url(url)
     client.connection.connect_timeout = PROBE_TIMEOUT
+    # The driver logs a traceback for a refused connection; the error below says it once.
+    driver_log = logging.getLogger("clickhouse_driver.connection")
+    driver_log.disabled = True
     try:
         client.execute("SELECT 1")
     finally:
+        driver_log.disabled = False
         client.disconnect()
