@@ -16,7 +16,6 @@ import sys
 import time
 
 import aiohttp
-import port_for
 
 from support.api import ApiClient
 from support.broadcaster import Broadcast
@@ -50,21 +49,18 @@ def main() -> int:
     stack = EmbeddedStack()
     target = stack.start()
     loop = asyncio.new_event_loop()
-    port = port_for.select_random()
-    runner = loop.run_until_complete(serve_player(port))
+    page = loop.run_until_complete(serve_player())
     ready: list[float] = []
     playing: list[float] = []
     try:
         for _ in range(runs):
             seconds, broadcast, hls_url = loop.run_until_complete(first_segment(target))
             ready.append(seconds)
-            playback = loop.run_until_complete(
-                asyncio.to_thread(play, f"http://127.0.0.1:{port}/?src={hls_url}", 3)
-            )
+            playback = loop.run_until_complete(asyncio.to_thread(play, page.url_for(hls_url), 3))
             playing.append((playback.samples[-1].get("playingAt") or float("nan")) / 1000)
             loop.run_until_complete(broadcast.end())
     finally:
-        loop.run_until_complete(runner.cleanup())
+        loop.run_until_complete(page.close())
         loop.close()
         stack.stop()
     print(f"first segment after going live, {runs} runs: " + ", ".join(f"{s:.2f}" for s in ready)

@@ -7,9 +7,7 @@ so the lifecycle rules are tested here without a publisher; the acceptance suite
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 import psycopg
@@ -21,23 +19,13 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from support.api import room_url
+from support.eventually import eventually
 from support.identity import Person, TokenIssuer, forged_token
 from support.target import Target
 from tests.conftest import Http
 
 T = TypeVar("T")
 pytestmark = pytest.mark.stack
-
-
-def soon(check: Callable[[], T], within: float = 10.0) -> T:
-    deadline = time.monotonic() + within
-    while True:
-        try:
-            return check()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 def create(http: Http, token: str, title: str = "Morning run") -> dict[str, Any]:
@@ -234,7 +222,7 @@ def test_events_reach_the_socket_kafka_and_clickhouse_in_order(
     assert [m["data"].get("viewer_count") for m in received[1:3]] == [1, 0]
     assert all(m["data"]["stream_id"] == sid for m in received)
 
-    events = soon(lambda: _count(4, stream_events(target, sid)))
+    events = eventually(lambda: _count(4, stream_events(target, sid)), within=10)
     assert [e["event_type"] for _, e in events] == [
         "stream.started",
         "viewer.joined",
@@ -246,7 +234,7 @@ def test_events_reach_the_socket_kafka_and_clickhouse_in_order(
     assert stream["stream_key"] not in json.dumps([e for _, e in events])
 
     clickhouse = ClickHouse.from_url(target.clickhouse_url)
-    counted = soon(
+    counted = eventually(
         lambda: _exactly(
             4,
             clickhouse.execute(
@@ -254,7 +242,8 @@ def test_events_reach_the_socket_kafka_and_clickhouse_in_order(
                 "WHERE stream_id = %(s)s",
                 {"s": sid},
             )[0][0],
-        )
+        ),
+        within=15,
     )
     assert counted == 4
 

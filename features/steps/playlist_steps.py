@@ -3,7 +3,6 @@
 import time
 
 import allure
-import port_for
 from behave import given, then, when
 from behave.runner import Context
 
@@ -122,11 +121,9 @@ def playlist_ends(context: Context, owner: str) -> None:
 @when("{viewer:Name} plays {owner:Name}'s stream in a browser for {seconds:d} seconds")
 def plays_in_browser(context: Context, viewer: str, owner: str, seconds: int) -> None:
     world: World = context.world
-    port = port_for.select_random()
-    runner = world.call(serve_player(port))
-    context.add_cleanup(lambda: world.call(runner.cleanup()))
-    page = f"http://127.0.0.1:{port}/?src={world.stream_of(owner).hls_url}"
-    playback = play(page, seconds)
+    page = world.call(serve_player())
+    context.add_cleanup(lambda: world.call(page.close()))
+    playback = play(page.url_for(world.stream_of(owner).hls_url), seconds)
     world.playbacks[viewer] = playback
     if playback.screenshot:
         allure.attach(

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+import port_for
 from aiohttp import web
 
 HLS_JS = Path(__file__).resolve().parents[2] / "node_modules" / "hls.js" / "dist" / "hls.min.js"
@@ -43,8 +45,22 @@ def require_browser() -> None:
         )
 
 
-async def serve_player(port: int) -> web.AppRunner:
-    """The player page and hls.js on 127.0.0.1:port (started on the run's loop)."""
+@dataclass(frozen=True)
+class PlayerPage:
+    """The suite's player page, served on a free loopback port."""
+
+    runner: web.AppRunner
+    port: int
+
+    def url_for(self, hls_url: str) -> str:
+        return f"http://127.0.0.1:{self.port}/?{urlencode({'src': hls_url})}"
+
+    async def close(self) -> None:
+        await self.runner.cleanup()
+
+
+async def serve_player() -> PlayerPage:
+    """The player page and hls.js on a free port (started on the run's loop)."""
     page = resources.files("support.hls").joinpath("player.html").read_text()
 
     async def player(_: web.Request) -> web.Response:
@@ -58,8 +74,9 @@ async def serve_player(port: int) -> web.AppRunner:
     app.router.add_get("/hls.min.js", hls_js)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
+    port = port_for.select_random()
     await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner
+    return PlayerPage(runner, port)
 
 
 @dataclass
