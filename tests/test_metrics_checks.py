@@ -19,6 +19,9 @@ nova_streaming_webhook_requests_total{call="publish",result="accepted"} 5.0
 """
 
 
+STREAM = "9c3ad3b2-6e5b-4c5e-9f0b-6b7f1a2b3c4d"
+
+
 def test_samples_are_read_by_name_and_labels() -> None:
     scrape = parse(GOOD)
     assert scrape.named("active streams") == 2
@@ -49,7 +52,7 @@ def test_the_good_exposition_has_no_problems() -> None:
         ),
         (
             GOOD
-            + 'nova_streaming_webhook_requests_total{call="publish",result="9c3ad3b2-6e5b-4c5e-9f0b-6b7f1a2b3c4d"} 1.0\n',
+            + f'nova_streaming_webhook_requests_total{{call="publish",result="{STREAM}"}} 1.0\n',
             "has an id in its label result=9c3ad3b2",
         ),
         (
