@@ -23,7 +23,7 @@ from support.broadcaster import Broadcast
 from support.identity import Person, TokenIssuer
 from support.stack import EmbeddedStack
 from support.target import Target
-from support.viewer import delivery_seconds, open_pages, percentiles
+from support.viewer import close_pages, delivery_seconds, open_pages, percentiles
 
 
 async def room_of(target: Target, viewers: int, events: int) -> str:
@@ -53,8 +53,7 @@ async def room_of(target: Target, viewers: int, events: int) -> str:
     async with pages.get(target.metrics_url) as response:
         metrics = await response.text()
     service = service_fanout(metrics)
-    for viewer in crowd:
-        await viewer.close()
+    await close_pages(crowd)
     await pages.close()
     await api.close()
     table = "  ".join(f"{k} {v * 1000:.1f} ms" for k, v in percentiles(delays).items())

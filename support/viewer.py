@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import math
 import time
@@ -127,12 +128,23 @@ async def open_pages(
             return await viewer.connect(session)
 
     outcomes = await asyncio.gather(*(open_one(viewer) for viewer in viewers))
+    # A crowd is a great many long-lived objects; left to the collector, each full collection
+    # walks them all and stalls the loop for hundreds of milliseconds while events arrive.
+    # close_pages() hands them back.
+    gc.collect()
+    gc.freeze()
     refusals = [
         f"{v.name}: {o}"
         for v, o in zip(viewers, outcomes, strict=True)
         if isinstance(o, RoomRefused)
     ]
     return viewers, refusals
+
+
+async def close_pages(viewers: list[Viewer]) -> None:
+    for viewer in viewers:
+        await viewer.close()
+    gc.unfreeze()
 
 
 def delivery_seconds(frame: Frame) -> float | None:

@@ -13,6 +13,7 @@ from support.viewer import (
     RoomRefused,
     Viewer,
     Watching,
+    close_pages,
     delivery_seconds,
     open_pages,
     percentiles,
@@ -40,7 +41,7 @@ def watching(context: Context, viewer: str, owner: str) -> None:
 def crowd_watching(context: Context, count: int, owner: str) -> None:
     world: World = context.world
     names = [f"viewer {number}" for number in range(1, count + 1)]
-    context.add_cleanup(lambda: world.call(close_all(world.crowd), timeout=60))
+    context.add_cleanup(lambda: world.call(close_pages(world.crowd), timeout=60))
     viewers, refusals = world.call(
         open_pages(world.run.pages, page_of(world, owner), names), timeout=120
     )
@@ -53,11 +54,6 @@ def crowd_watching(context: Context, count: int, owner: str) -> None:
 @given("a crowd is watching {owner:Name}'s stream page")
 def big_crowd_watching(context: Context, owner: str) -> None:
     crowd_watching(context, context.world.run.crowd_size, owner)
-
-
-async def close_all(viewers: list[Viewer]) -> None:
-    for viewer in viewers:
-        await viewer.close()
 
 
 @when("{viewer:Name} closes {owner:Name}'s stream page")
