@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +24,8 @@ from reference_service.metrics import Metrics
 from reference_service.store import Streams
 from reference_service.viewers import Audience, Viewers
 
+LOCK_STRIPES = 256
+
 
 @dataclass(frozen=True)
 class PublishDecision:
@@ -43,7 +44,11 @@ class Platform:
         self.metrics = metrics
         # Per stream, one change at a time: the Redis count, the Kafka event and the WebSocket
         # event of one change are issued before the next change starts, so all agree on order.
-        self._locks: defaultdict[uuid.UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # Striped by stream id, so requests for any number of ids hold a bounded set of locks.
+        self._locks = [asyncio.Lock() for _ in range(LOCK_STRIPES)]
+
+    def _lock(self, stream_id: uuid.UUID) -> asyncio.Lock:
+        return self._locks[stream_id.int % LOCK_STRIPES]
 
     async def create(self, creator_id: uuid.UUID, new: NewStream) -> Stream:
         return await self.streams.create(creator_id, new)
@@ -62,7 +67,7 @@ class Platform:
     async def publish(
         self, stream_id: uuid.UUID, key: str | None, publisher_id: str | None
     ) -> PublishDecision:
-        async with self._locks[stream_id]:
+        async with self._lock(stream_id):
             refusal = publish_refusal(await self.streams.get(stream_id), key)
             if refusal:
                 return PublishDecision(False, refusal)
@@ -85,7 +90,7 @@ class Platform:
 
     async def publish_done(self, stream_id: uuid.UUID, publisher_id: str | None) -> bool:
         """End the stream if its own publisher left; False if there was nothing to end."""
-        async with self._locks[stream_id]:
+        async with self._lock(stream_id):
             stream = await self.streams.get(stream_id)
             if (
                 stream is None
@@ -113,11 +118,10 @@ class Platform:
             self._tell_room(stream_id, "stream_ended", ended.ended_at, since)
             self.metrics.streams_ended.inc()
             self.metrics.stream_duration.observe(duration)
-        self._locks.pop(stream_id, None)
         return True
 
     async def join(self, stream_id: uuid.UUID, user_id: uuid.UUID) -> Audience:
-        async with self._locks[stream_id]:
+        async with self._lock(stream_id):
             stream = await self.stream(stream_id)
             if stream.status != LIVE:
                 raise ApiError(409, "not_live", f"stream {stream_id} is {stream.status}, not live")
@@ -129,7 +133,7 @@ class Platform:
             return audience
 
     async def leave(self, stream_id: uuid.UUID, user_id: uuid.UUID) -> Audience:
-        async with self._locks[stream_id]:
+        async with self._lock(stream_id):
             stream = await self.stream(stream_id)
             if stream.status != LIVE:
                 return await self.audience(stream)
