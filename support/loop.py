@@ -7,11 +7,19 @@ lives for the run, so a viewer opened in one step keeps receiving while later st
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+
+async def cancel_pending() -> None:
+    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class RunLoop:
@@ -33,6 +41,9 @@ class RunLoop:
             raise TimeoutError(f"{name} did not finish within {timeout} s") from None
 
     def close(self) -> None:
+        """Cancel what is still running (an interrupted step leaves work behind), then stop."""
+        with contextlib.suppress(TimeoutError):
+            self.run(cancel_pending(), timeout=5)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)
         self.loop.close()

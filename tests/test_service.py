@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
@@ -295,3 +296,11 @@ def test_metrics_are_prefixed_and_carry_no_stream_ids(http: Http, target: Target
         for line in samples
         for part in line.replace('"', " ").split()
     ), "a metric carries a stream id"
+
+
+def test_the_service_serves_the_contract_it_implements(http: Http) -> None:
+    status, served = http.call("GET", "/api/v1/openapi.json")
+    assert status == 200
+    assert served == json.loads(
+        (Path(__file__).parent.parent / "docs/contract/openapi.json").read_text()
+    )
