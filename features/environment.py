@@ -7,16 +7,19 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import allure
 import parse
 from behave import register_type
+from behave.fixture import fixture, use_fixture_by_tag
 from behave.model import Scenario, Step
 from behave.runner import Context
 
 from support.api import ApiClient
+from support.hls.browser import PlayerPage, require_browser, serve_player
 from support.identity import TokenIssuer
 from support.loop import RunLoop
 from support.report import environment as report_environment
@@ -102,10 +105,33 @@ def raise_open_files_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+@fixture
+def embedded_stack_only(context: Context) -> Iterator[None]:
+    """@fault scenarios stop and start servers, which only the embedded stack lets the suite do."""
+    if context.run.stack is None:
+        context.scenario.skip("@fault scenarios stop and start servers: only on the embedded stack")
+    yield
+
+
+@fixture
+def player_page(context: Context) -> Iterator[PlayerPage]:
+    """@browser scenarios: the suite's hls.js player page, served for the scenario."""
+    require_browser()
+    page = context.run.loop.run(serve_player())
+    context.player_page = page
+    yield page
+    context.run.loop.run(page.close())
+
+
+FIXTURES = {"fault": embedded_stack_only, "browser": player_page}
+
+
+def before_tag(context: Context, tag: str) -> None:
+    if tag in FIXTURES:
+        use_fixture_by_tag(tag, context, FIXTURES)
+
+
 def before_scenario(context: Context, scenario: Scenario) -> None:
-    if "fault" in scenario.effective_tags and context.run.stack is None:
-        scenario.skip("@fault scenarios stop and start servers: only on the embedded stack")
-        return
     context.world = World(context.run, kafka_marks=context.run.kafka.mark())
     context.log_marks = log_marks(context.run.stack)
 

@@ -8,7 +8,7 @@ from behave.runner import Context
 
 from support.eventually import eventually
 from support.hls import fetch
-from support.hls.browser import play, serve_player
+from support.hls.browser import play
 from support.hls.live import watch
 from support.hls.playlist import Playlist
 from support.media.fixture import FRAME_RATE
@@ -121,8 +121,8 @@ def playlist_ends(context: Context, owner: str) -> None:
 @when("{viewer:Name} plays {owner:Name}'s stream in a browser for {seconds:d} seconds")
 def plays_in_browser(context: Context, viewer: str, owner: str, seconds: int) -> None:
     world: World = context.world
-    page = world.call(serve_player())
-    context.add_cleanup(lambda: world.call(page.close()))
+    page = getattr(context, "player_page", None)
+    assert page is not None, "a browser scenario needs the @browser tag, which serves the player"
     playback = play(page.url_for(world.stream_of(owner).hls_url), seconds)
     world.playbacks[viewer] = playback
     if playback.screenshot:
