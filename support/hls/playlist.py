@@ -6,7 +6,6 @@ rules themselves look at the lines, because a lenient parser would hide what the
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import m3u8
@@ -120,7 +119,3 @@ def check_playlist(text: str, secret: str | None = None) -> list[Check]:
 
 def failures(checks: list[Check]) -> list[Check]:
     return [check for check in checks if not check.passed and not check.warning]
-
-
-def rounded_up(seconds: float) -> int:
-    return math.ceil(seconds)

@@ -31,6 +31,16 @@ STORES = ("postgres", "redis", "clickhouse", "kafka", "nginx")
 APPLICATIONS = ("service", "analytics")
 
 
+KEEP_RUNS = 20
+
+
+def prune_runs(root: Path) -> None:
+    """Keep the logs of the last runs; older run directories go."""
+    runs = sorted(root.glob("run-*"), key=lambda run: run.stat().st_mtime)
+    for old in runs[:-KEEP_RUNS]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def free_ports() -> launchers.Ports:
     chosen: list[int] = []
     for _ in fields(launchers.Ports):
@@ -58,6 +68,7 @@ class EmbeddedStack:
         self.root.mkdir(parents=True, exist_ok=True)
         # initdb, postgres and nginx's workers need to traverse every parent directory.
         self.root.chmod(0o755)
+        prune_runs(self.root)
         self.run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=self.root))
         self.run_dir.chmod(0o755)
         self.ports = free_ports()
