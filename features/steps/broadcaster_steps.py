@@ -52,23 +52,12 @@ def look_at_stream(context: Context, name: str, owner: str) -> None:
 @then("{owner:Name}'s stream is waiting to go live")
 def waiting_to_go_live(context: Context, owner: str) -> None:
     world: World = context.world
-    stream = world.stream_of(owner)
-    reply = world.call(world.run.api.get_stream(world.token(owner), stream.stream_id))
-    assert reply.status == 200, f"{owner} cannot read the stream: {reply.describe()}"
-    assert reply.body["status"] == "preparing", (
-        f"the API should show the stream as preparing, but shows {reply.body['status']!r}"
+    seen = observe(world.run, world.token(owner), world.stream_of(owner).stream_id)
+    assert (seen.api_status, seen.db_status) == ("preparing", "preparing"), (
+        f"{owner}'s stream should be waiting to go live: {seen.describe()}"
     )
-    assert reply.body["started_at"] is None, (
-        f"a preparing stream has started_at {reply.body['started_at']}"
-    )
-    row = world.run.postgres.stream(stream.stream_id)
-    assert row is not None, f"PostgreSQL has no row for stream {stream.stream_id}"
-    assert row["status"] == "preparing", (
-        f"PostgreSQL has the stream as {row['status']!r}, not preparing"
-    )
-    assert not world.run.redis.is_active(stream.stream_id), (
-        "Redis counts the stream among active streams"
-    )
+    assert seen.api_started_at is None, f"a waiting stream has a start time: {seen.describe()}"
+    assert not seen.active_in_redis, f"a waiting stream is counted active: {seen.describe()}"
 
 
 @then("{owner:Name}'s stream is not among the live streams")
