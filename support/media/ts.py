@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 from dataclasses import dataclass, field
+from typing import Any
 
 from support.hls.playlist import Check
 
@@ -30,7 +31,6 @@ class Segment:
     audio_pid: int | None = None
     continuity_gaps: list[str] = field(default_factory=list)
     video_pts: list[int] = field(default_factory=list)
-    audio_pes: int = 0
     first_video_payload: bytes = b""
 
     @property
@@ -106,8 +106,6 @@ def read(data: bytes) -> Segment:
                     ]  # the elementary stream, past the PES header
             if collecting_first_video:
                 segment.first_video_payload += payload
-        elif pid == segment.audio_pid and start:
-            segment.audio_pes += 1
     return segment
 
 
@@ -191,50 +189,35 @@ def check_continuity(before: Segment, after: Segment) -> Check:
     )
 
 
-def ffprobe_streams(data: bytes) -> Check:
-    """ffprobe's view of a segment: it must see an H.264 video and an AAC audio stream."""
+def probe(data: bytes, *, count_frames: bool = False) -> list[dict[str, Any]]:
+    """ffprobe's streams of these bytes (one or more segments); counting frames decodes them."""
     result = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_type,codec_name",
-            "-of",
-            "json",
-            "-i",
-            "pipe:0",
-        ],
-        input=data,
-        capture_output=True,
-        timeout=30,
-        check=False,
-    )
-    if result.returncode != 0:
-        return Check(
-            "ffprobe sees H.264 and AAC", False, result.stderr.decode(errors="replace")[-300:]
-        )
-    streams = sorted(
-        (s["codec_type"], s["codec_name"]) for s in json.loads(result.stdout).get("streams", [])
-    )
-    return Check(
-        "ffprobe sees H.264 and AAC", streams == [("audio", "aac"), ("video", "h264")], f"{streams}"
-    )
-
-
-def decoded_frames(data: bytes) -> tuple[int, int]:
-    """Video and audio frames ffmpeg actually decodes from these bytes (one or more segments)."""
-    result = subprocess.run(
-        ["ffprobe", "-v", "error", "-count_frames",
-         "-show_entries", "stream=codec_type,nb_read_frames", "-of", "json", "-i", "pipe:0"],
+        ["ffprobe", "-v", "error", *(["-count_frames"] if count_frames else []),
+         "-show_entries", "stream=codec_type,codec_name,profile,nb_read_frames",
+         "-of", "json", "-i", "pipe:0"],
         input=data, capture_output=True, timeout=60, check=False,
     )  # fmt: skip
     if result.returncode != 0:
         raise AssertionError(
-            f"ffprobe could not decode the segments: {result.stderr.decode()[-300:]}"
+            f"ffprobe could not read the segments: {result.stderr.decode()[-300:]}"
         )
+    streams: list[dict[str, Any]] = json.loads(result.stdout).get("streams", [])
+    return streams
+
+
+def ffprobe_streams(data: bytes) -> Check:
+    """ffprobe's view of a segment: it must see an H.264 video and an AAC audio stream."""
+    rule = "ffprobe sees H.264 and AAC"
+    try:
+        streams = sorted((s["codec_type"], s["codec_name"]) for s in probe(data))
+    except AssertionError as error:
+        return Check(rule, False, str(error))
+    return Check(rule, streams == [("audio", "aac"), ("video", "h264")], f"{streams}")
+
+
+def decoded_frames(data: bytes) -> tuple[int, int]:
+    """Video and audio frames ffmpeg actually decodes from these bytes (one or more segments)."""
     counts = {
-        s["codec_type"]: int(s.get("nb_read_frames", 0))
-        for s in json.loads(result.stdout)["streams"]
+        s["codec_type"]: int(s.get("nb_read_frames", 0)) for s in probe(data, count_frames=True)
     }
     return counts.get("video", 0), counts.get("audio", 0)
