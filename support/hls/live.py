@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from support.hls import get
 from support.hls.playlist import Check, Playlist, check_playlist, check_response, failures
 from support.hls.reloads import PlaylistHistory
 from support.media import ts
-
-TIMEOUT = aiohttp.ClientTimeout(total=10)
 
 
 @dataclass
@@ -47,11 +46,6 @@ class LiveReport:
         lines += [f"  {check}" for check in self.checks if not check.passed][:20]
         lines.append("last playlist:\n" + self.last_playlist)
         return "\n".join(lines)
-
-
-async def get(session: aiohttp.ClientSession, url: str) -> tuple[int, str, bytes]:
-    async with session.get(url, timeout=TIMEOUT) as response:
-        return response.status, response.headers.get("Content-Type", ""), await response.read()
 
 
 async def watch(
