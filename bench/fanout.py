@@ -22,8 +22,9 @@ from support.api import ApiClient, room_url
 from support.broadcaster import Broadcast
 from support.identity import Person, TokenIssuer
 from support.stack import EmbeddedStack
+from support.stats import percentiles
 from support.target import Target
-from support.viewer import close_pages, delivery_seconds, open_pages, percentiles
+from support.viewer import close_pages, delivery_seconds, open_pages
 
 
 async def room_of(target: Target, viewers: int, events: int) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from support.identity import Person, TokenIssuer
 from support.media.fixture import fixture_path
 from support.rtmp.client import Published, RtmpPublisher
 from support.stack import EmbeddedStack
+from support.stats import percentiles
 from support.target import Target
 
 
@@ -66,11 +66,8 @@ async def new_publish_url(target: Target) -> str:
 
 
 def milliseconds(values: list[float]) -> str:
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    median = statistics.median(values)
-    return (
-        f"median {median * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, max {max(values) * 1000:.1f} ms"
+    return ", ".join(
+        f"{name} {value * 1000:.1f} ms" for name, value in percentiles(values, (50, 95)).items()
     )
 
 

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import gc
 import json
-import math
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -157,13 +156,3 @@ def delivery_seconds(frame: Frame) -> float | None:
     except ValueError:
         return None
     return frame.received_at - happened
-
-
-def percentiles(values: list[float], points: tuple[int, ...] = (50, 95, 99)) -> dict[str, float]:
-    """Nearest-rank percentiles, plus the maximum."""
-    ordered = sorted(values)
-    if not ordered:
-        return {}
-    result = {f"p{p}": ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] for p in points}
-    result["max"] = ordered[-1]
-    return result

@@ -8,6 +8,7 @@ from behave.runner import Context
 from support.api import room_url
 from support.eventually import eventually
 from support.report.plots import latency_histogram
+from support.stats import percentiles
 from support.viewer import (
     Frame,
     RoomRefused,
@@ -16,7 +17,6 @@ from support.viewer import (
     close_pages,
     delivery_seconds,
     open_pages,
-    percentiles,
 )
 from support.world import World
 
