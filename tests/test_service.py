@@ -11,17 +11,17 @@ import uuid
 from pathlib import Path
 from typing import Any, TypeVar
 
-import psycopg
 import pytest
 import redis
-from clickhouse_driver import Client as ClickHouse
-from confluent_kafka import Consumer, TopicPartition
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from support.api import room_url
 from support.eventually import eventually
 from support.identity import Person, TokenIssuer, forged_token
+from support.stores.clickhouse import ClickHouseChecker
+from support.stores.kafka import KafkaChecker
+from support.stores.postgres import PostgresChecker
 from support.target import Target
 from tests.conftest import Http
 
@@ -47,8 +47,7 @@ def publish_done(http: Http, stream: dict[str, Any], client: str = "1") -> tuple
 
 
 def row(target: Target, stream_id: str) -> dict[str, Any]:
-    with psycopg.connect(target.pg_dsn, row_factory=psycopg.rows.dict_row) as connection:
-        found = connection.execute("SELECT * FROM streams WHERE id = %s", (stream_id,)).fetchone()
+    found = PostgresChecker(target.pg_dsn).stream(stream_id)
     assert found is not None, f"no row for {stream_id}"
     return found
 
@@ -186,25 +185,11 @@ def test_the_lifecycle_counts_viewers_once_and_keeps_the_peak(
     assert (after["status"], after["current_viewers"], after["peak_viewers"]) == ("ended", 0, 2)
 
 
-def stream_events(target: Target, stream_id: str) -> list[tuple[bytes | None, dict[str, Any]]]:
-    consumer = Consumer(
-        {"bootstrap.servers": target.kafka_bootstrap, "group.id": f"t-{uuid.uuid4()}"}
-    )
-    partitions = consumer.list_topics("stream_events", timeout=5).topics["stream_events"].partitions
-    consumer.assign([TopicPartition("stream_events", p, 0) for p in partitions])
-    found = []
-    while messages := consumer.consume(500, timeout=1.0):
-        for message in messages:
-            event = json.loads(message.value())
-            if event["stream_id"] == stream_id:
-                found.append((message.key(), event))
-    consumer.close()
-    return found
-
-
 def test_events_reach_the_socket_kafka_and_clickhouse_in_order(
     http: Http, target: Target, issuer: TokenIssuer, ada: tuple[Person, str]
 ) -> None:
+    kafka = KafkaChecker(target.kafka_bootstrap)
+    marks = kafka.mark()
     stream = create(http, ada[1])
     sid = stream["stream_id"]
     ben = issuer.token_for(Person("Ben"))
@@ -223,40 +208,31 @@ def test_events_reach_the_socket_kafka_and_clickhouse_in_order(
     assert [m["data"].get("viewer_count") for m in received[1:3]] == [1, 0]
     assert all(m["data"]["stream_id"] == sid for m in received)
 
-    events = eventually(lambda: _count(4, stream_events(target, sid)), within=10)
-    assert [e["event_type"] for _, e in events] == [
+    events = eventually(lambda: _count(4, kafka.events_since(marks, {sid})), within=10)
+    assert [e.event_type for e in events] == [
         "stream.started",
         "viewer.joined",
         "viewer.left",
         "stream.ended",
     ]
-    assert {key for key, _ in events} == {sid.encode()}
-    assert len({e["event_id"] for _, e in events}) == len(events)
-    assert stream["stream_key"] not in json.dumps([e for _, e in events])
+    assert [p for e in events for p in e.problems] == []
+    assert {e.key for e in events} == {sid}
+    assert len({e.payload["event_id"] for e in events}) == len(events)
+    assert stream["stream_key"] not in json.dumps([e.payload for e in events])
 
-    clickhouse = ClickHouse.from_url(target.clickhouse_url)
-    counted = eventually(
-        lambda: _exactly(
-            4,
-            clickhouse.execute(
-                "SELECT uniqExact(event_id) FROM nova_analytics.stream_events "
-                "WHERE stream_id = %(s)s",
-                {"s": sid},
-            )[0][0],
-        ),
-        within=15,
-    )
-    assert counted == 4
+    analytics = ClickHouseChecker(target.clickhouse_url)
+
+    def stored() -> None:
+        seen = analytics.stream(sid)
+        counts = (seen.starts, seen.joins, seen.leaves, seen.ends, seen.events)
+        assert counts == (1, 1, 1, 1, 4), seen.describe()
+
+    eventually(stored, within=15)
 
 
 def _count(expected: int, events: list[T]) -> list[T]:
     assert len(events) == expected, f"{len(events)} events so far"
     return events
-
-
-def _exactly(expected: int, actual: int) -> int:
-    assert actual == expected, f"{actual} so far"
-    return actual
 
 
 def test_connecting_to_a_room_does_not_make_a_viewer(
