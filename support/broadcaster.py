@@ -39,10 +39,6 @@ class Broadcast:
         return broadcast
 
     @property
-    def is_live(self) -> bool:
-        return isinstance(self.outcome, Published) and self.ended_at is None
-
-    @property
     def media_error(self) -> BaseException | None:
         """Why the media stopped early, if it did (a closed connection, a protocol error)."""
         if self._media is None or not self._media.done() or self._media.cancelled():

@@ -22,7 +22,6 @@ class ClientHandshake:
         self.c1 = struct.pack(">II", epoch, 0) + body
         self._received = bytearray()
         self.done = False
-        self.server_version: bytes = b""
 
     def start(self) -> bytes:
         return bytes([VERSION]) + self.c1
@@ -43,7 +42,6 @@ class ClientHandshake:
         s2 = bytes(self._received[1 + SIZE : 1 + 2 * SIZE])
         if s2[8:] != self.c1[8:]:
             raise ProtocolError("handshake: S2 does not echo the random bytes of C1")
-        self.server_version = s1[4:8]
         self.done = True
         rest = bytes(self._received[1 + 2 * SIZE :])
         self._received.clear()
