@@ -19,7 +19,7 @@ from behave.model import Scenario, Step
 from behave.runner import Context
 
 from support.api import ApiClient
-from support.hls.browser import PlayerPage, require_browser, serve_player
+from support.hls.browser import PlayerPage, serve_player
 from support.identity import TokenIssuer
 from support.loop import RunLoop
 from support.report import environment as report_environment
@@ -116,7 +116,6 @@ def embedded_stack_only(context: Context) -> Iterator[None]:
 @fixture
 def player_page(context: Context) -> Iterator[PlayerPage]:
     """@browser scenarios: the suite's hls.js player page, served for the scenario."""
-    require_browser()
     page = context.run.loop.run(serve_player())
     context.player_page = page
     yield page

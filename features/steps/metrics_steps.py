@@ -8,7 +8,7 @@ from behave.runner import Context
 from support.eventually import eventually
 from support.metrics import Scrape, counters_went_back, exposition_problems, scrape
 from support.stores.kafka import KafkaEvent
-from support.world import World
+from support.world import StreamRef, World
 
 
 def announced_once(world: World, owner: str, event_type: str) -> KafkaEvent:
@@ -24,14 +24,18 @@ def announced_once(world: World, owner: str, event_type: str) -> KafkaEvent:
         return matching[0]
 
     event = eventually(published, within=10, what=f"the {event_type} event")
-    assert not event.problems, f"{event_type} breaks the contract: {event.problems}"
-    assert event.key == stream.stream_id, (
-        f"{event_type} is keyed {event.key!r}, not by the stream id"
-    )
-    assert stream.stream_key not in json.dumps(event.payload), (
-        f"{event_type} carries the stream key"
-    )
+    assert_well_formed([event], stream)
     return event
+
+
+def assert_well_formed(events: list[KafkaEvent], stream: StreamRef) -> None:
+    """Valid by the contract, keyed by the stream, never carrying its key."""
+    problems = [f"{e.event_type}: {p}" for e in events for p in e.problems]
+    assert not problems, f"events break the contract: {problems}"
+    keys = {e.key for e in events}
+    assert keys == {stream.stream_id}, f"events are keyed {keys}, not by the stream id"
+    payloads = json.dumps([e.payload for e in events])
+    assert stream.stream_key not in payloads, "an event carries the stream key"
 
 
 @then("the platform announces that {owner:Name}'s stream started")
@@ -149,16 +153,9 @@ def published_in_order(context: Context, owner: str) -> None:
         return events
 
     events = eventually(published, within=10, what=f"the events of {owner}'s stream on Kafka")
-    problems = [f"{e.event_type}: {p}" for e in events for p in e.problems]
-    assert not problems, f"events break the contract: {problems}"
+    assert_well_formed(events, stream)
     assert len({e.payload["event_id"] for e in events}) == len(events), "event ids repeat"
-    assert {e.key for e in events} == {stream.stream_id}, (
-        "events are not all keyed by the stream id"
-    )
     assert len({e.partition for e in events}) == 1, "one stream's events are spread over partitions"
-    assert stream.stream_key not in json.dumps([e.payload for e in events]), (
-        "an event carries the key"
-    )
 
 
 @then("the analytics record {owner:Name}'s stream as:")

@@ -13,6 +13,7 @@ from support.hls.live import watch
 from support.hls.playlist import Playlist
 from support.media.fixture import FRAME_RATE
 from support.media.ts import decoded_frames
+from support.observe import playlist_status
 from support.world import World
 
 
@@ -45,7 +46,7 @@ def watches(context: Context, viewer: str, owner: str, seconds: int) -> None:
     stream = world.stream_of(owner)
 
     def playlist_served() -> None:
-        status, _ = world.call(fetch(world.run.api.session, stream.hls_url))
+        status = playlist_status(world.run, stream.hls_url)
         assert status == 200, f"the playlist answers {status}"
 
     eventually(playlist_served, within=10, what=f"{owner}'s playlist appearing")
