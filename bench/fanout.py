@@ -16,11 +16,11 @@ import sys
 import time
 
 import aiohttp
-from prometheus_client.parser import text_string_to_metric_families
 
 from support.api import ApiClient, room_url
 from support.broadcaster import Broadcast
 from support.identity import Person, TokenIssuer
+from support.metrics import parse
 from support.stack import EmbeddedStack
 from support.stats import percentiles
 from support.target import Target
@@ -67,12 +67,9 @@ async def room_of(target: Target, viewers: int, events: int) -> str:
 
 def service_fanout(metrics: str) -> float:
     """Mean of the service's own fan-out histogram: event to its last frame written."""
-    values = {}
-    for family in text_string_to_metric_families(metrics):
-        for sample in family.samples:
-            values[sample.name] = sample.value
-    count = values.get("nova_streaming_fanout_latency_seconds_count", 0)
-    return values.get("nova_streaming_fanout_latency_seconds_sum", 0) / count if count else 0.0
+    scrape = parse(metrics)
+    count = scrape.value("nova_streaming_fanout_latency_seconds_count")
+    return scrape.value("nova_streaming_fanout_latency_seconds_sum") / count if count else 0.0
 
 
 def main() -> int:
