@@ -21,10 +21,15 @@ class Broadcast:
 
     @classmethod
     async def start(
-        cls, url: str, *, seconds: float | None = None, realtime: bool = True
+        cls,
+        url: str,
+        *,
+        seconds: float | None = None,
+        realtime: bool = True,
+        answer_within: float = 10.0,
     ) -> Broadcast:
         """Publish to `url`; once accepted, keep sending the fixture (for ever by default)."""
-        publisher = RtmpPublisher(url)
+        publisher = RtmpPublisher(url, timeout=answer_within)
         outcome = await publisher.publish()
         broadcast = cls(publisher, outcome)
         if isinstance(outcome, Published):

@@ -10,7 +10,7 @@ import pytest
 from support.rtmp import amf0
 from support.rtmp.chunks import ChunkReader, ChunkWriter, basic_header
 from support.rtmp.connection import ClientConnection
-from support.rtmp.errors import ProtocolError
+from support.rtmp.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from support.rtmp.handshake import SIZE, ClientHandshake
 from support.rtmp.messages import (
     PING_REQUEST,
@@ -25,6 +25,7 @@ from support.rtmp.messages import (
     RawMessage,
     SetChunkSize,
     SetPeerBandwidth,
+    UnknownMessage,
     UserControl,
     WindowAckSize,
     from_raw,
@@ -147,13 +148,25 @@ def test_messages_serialise_and_parse_back(message: object, raw: RawMessage) -> 
         (RawMessage(1, 0, 0, b"\x00\x10"), "type 1 has 2 bytes, expected 4"),
         (RawMessage(6, 0, 0, b"\x00" * 6), "type 6 has 6 bytes, expected 5"),
         (RawMessage(4, 0, 0, b"\x00\x06"), "user control message of 2 bytes"),
-        (RawMessage(20, 0, 0, amf0.encode(1.0, "x")), "without a name and transaction id"),
-        (RawMessage(99, 0, 0, b""), "unsupported message type 99"),
+        (RawMessage(20, 0, 0, amf0.encode(1.0, "x")), "command message without a name"),
     ],
 )
 def test_malformed_messages_say_what_is_wrong(raw: RawMessage, complaint: str) -> None:
     with pytest.raises(ProtocolError, match=complaint):
         from_raw(raw)
+
+
+def test_a_notification_without_a_transaction_id_is_a_command() -> None:
+    """ffmpeg's RTMP listener sends a bare ['onFCPublish'] after FCPublish."""
+    raw = RawMessage(20, 0, 0, amf0.encode("onFCPublish"))
+    assert from_raw(raw) == CommandMessage("onFCPublish", 0.0)
+
+
+def test_a_message_type_the_publisher_does_not_use_is_kept_not_refused() -> None:
+    raw = RawMessage(22, 1, 40, b"aggregate")
+    message = from_raw(raw)
+    assert message == UnknownMessage(22, 1, b"aggregate")
+    assert to_raw(message) == RawMessage(22, 1, 0, b"aggregate")
 
 
 # ---- chunk stream -------------------------------------------------------------------------
@@ -329,5 +342,12 @@ def test_the_connection_answers_pings_and_acknowledges_the_window() -> None:
 
 
 def test_nothing_is_sent_before_the_handshake() -> None:
-    with pytest.raises(ProtocolError, match="before the handshake"):
+    with pytest.raises(LocalProtocolError, match="before the handshake"):
         ClientConnection().send(SetChunkSize(4096))
+
+
+def test_bytes_that_break_rtmp_are_the_servers_fault() -> None:
+    connection = ClientConnection(random=bytes(SIZE - 8))
+    connection.start()
+    with pytest.raises(RemoteProtocolError, match=r"server broke RTMP: handshake: .* version 6"):
+        connection.receive_data(b"\x06" + bytes(2 * SIZE))

@@ -71,7 +71,7 @@ def test_a_wrong_key_is_refused_by_a_closed_connection(target: Target, issuer: T
 
     outcome = asyncio.run(scenario())
     assert isinstance(outcome, Refused)
-    assert "closed the connection before NetStream.Publish.Start" in outcome.reason
+    assert "closed the connection while we waited for publish" in outcome.reason
 
 
 def test_a_second_publisher_is_refused_while_the_first_is_live(
@@ -91,14 +91,6 @@ def test_a_second_publisher_is_refused_while_the_first_is_live(
     assert isinstance(first, Published)
     assert isinstance(second, Refused)
     assert status == "live", "the refused second publisher must not end the stream"
-
-
-def test_an_unreachable_server_is_refused_quickly() -> None:
-    began = time.monotonic()
-    outcome = asyncio.run(RtmpPublisher("rtmp://127.0.0.1:9/live/x", timeout=2).publish())
-    assert isinstance(outcome, Refused)
-    assert "cannot connect" in outcome.reason
-    assert time.monotonic() - began < 3
 
 
 def test_a_malformed_url_is_rejected_with_what_was_expected() -> None:

@@ -3,7 +3,12 @@
 It sends what an encoder (OBS, ffmpeg) sends: connect, releaseStream, FCPublish, createStream,
 publish(name, "live"), `@setDataFrame onMetaData`, the AVC and AAC sequence headers, then media at
 real-time pace (or as fast as possible), and FCUnpublish + deleteStream at a clean end; or it drops
-the TCP connection without a goodbye. Outcomes are values: `Published` or `Refused`.
+the TCP connection without a goodbye. Outcomes are values that say what happened: `Published`,
+`Refused` (the server said no), `Unreachable` (no RTMP server answered), `Unanswered` (it went
+silent) or `ProtocolViolation` (and whose). A scenario accepts only the outcome it names.
+
+Like ffmpeg's client, it ignores what it does not use: notifications without a transaction id,
+unknown commands, user-control events and message types.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from urllib.parse import urlsplit
 from support.media.flv import FlvTag
 from support.rtmp import amf0
 from support.rtmp.connection import ClientConnection
-from support.rtmp.errors import ProtocolError
+from support.rtmp.errors import LocalProtocolError, RemoteProtocolError
 from support.rtmp.messages import CommandMessage, DataMessage, MediaMessage, Message, SetChunkSize
 
 CHUNK_SIZE = 4096
@@ -38,13 +43,42 @@ class Published:
 
 @dataclass(frozen=True)
 class Refused:
-    """The server refused: an error status, or it closed the connection before Publish.Start."""
+    """The server said no: an error status, or it closed the connection after the handshake."""
 
     reason: str
     after: float
 
 
-PublishOutcome = Published | Refused
+@dataclass(frozen=True)
+class Unreachable:
+    """No RTMP server answered: the connect failed or timed out, or the handshake never finished."""
+
+    reason: str
+    after: float
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    """The server finished the handshake, then went silent: no answer to a command in time."""
+
+    waiting_for: str
+    after: float
+
+    @property
+    def reason(self) -> str:
+        return f"no answer to {self.waiting_for} within {self.after:.1f} s"
+
+
+@dataclass(frozen=True)
+class ProtocolViolation:
+    """RTMP itself was broken, by the server (bytes that cannot be RTMP) or by the suite."""
+
+    by: str  # "server" or "suite"
+    reason: str
+    after: float
+
+
+PublishOutcome = Published | Refused | Unreachable | Unanswered | ProtocolViolation
 
 
 @dataclass(frozen=True)
@@ -82,7 +116,8 @@ class RtmpPublisher:
         self.media_sent_ms = 0
         self.closed = asyncio.Event()
         self.close_reason = ""
-        self.statuses: list[dict[str, Any]] = []
+        self.protocol_error: RemoteProtocolError | None = None
+        self._waiting_for = "the TCP connection"
         self._commands: asyncio.Queue[CommandMessage] = asyncio.Queue()
         self._handshaken = asyncio.Event()
         self._reader_task: asyncio.Task[None] | None = None
@@ -99,30 +134,62 @@ class RtmpPublisher:
             reader, writer = await asyncio.wait_for(
                 asyncio.open_connection(self.target.host, self.target.port), self.timeout
             )
-        except (OSError, TimeoutError) as error:
-            return Refused(f"cannot connect to {self.target.tc_url}: {error!r}", self._elapsed())
+        except TimeoutError:
+            return Unreachable(
+                f"no TCP connection to {self.target.tc_url} within {self.timeout} s",
+                self._elapsed(),
+            )
+        except OSError as error:
+            return Unreachable(f"cannot connect to {self.target.tc_url}: {error}", self._elapsed())
         self._writer = writer
         sock = writer.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._ack_quickly()
         self._reader_task = asyncio.create_task(self._read_forever(reader), name="rtmp-reader")
+        outcome = await self._outcome()
+        if not isinstance(outcome, Published):
+            await self.drop()
+        return outcome
+
+    async def _outcome(self) -> PublishOutcome:
         try:
             return await asyncio.wait_for(self._negotiate(), self.timeout)
         except TimeoutError:
-            await self.drop()
-            return Refused(f"no NetStream.Publish.Start within {self.timeout} s", self._elapsed())
-        except ProtocolError as error:
-            await self.drop()
-            return Refused(f"protocol error: {error}", self._elapsed())
+            if not self._handshaken.is_set():
+                return Unreachable(
+                    f"{self.target.tc_url} accepted the TCP connection but did not finish "
+                    f"the RTMP handshake within {self.timeout} s",
+                    self._elapsed(),
+                )
+            return Unanswered(self._waiting_for, self._elapsed())
+        except RemoteProtocolError as error:
+            return ProtocolViolation("server", f"{error} (while waiting for {self._waiting_for})",
+                                     self._elapsed())  # fmt: skip
+        except LocalProtocolError as error:
+            return ProtocolViolation("suite", str(error), self._elapsed())
+        except ConnectionError as error:
+            return self._closed_outcome(f"connection error: {error!r}")
+
+    def _closed_outcome(self, why: str) -> Refused | Unreachable:
+        """The server hung up: before the handshake no RTMP server answered; after, it said no."""
+        if not self._handshaken.is_set():
+            return Unreachable(
+                f"{self.target.tc_url} closed the connection during the RTMP handshake ({why})",
+                self._elapsed(),
+            )
+        return Refused(
+            f"the server closed the connection while we waited for {self._waiting_for} ({why})",
+            self._elapsed(),
+        )
 
     async def _negotiate(self) -> PublishOutcome:
         self.connection.start()
         await self._flush()
+        self._waiting_for = "the handshake"
         if not await self._first(self._handshaken):
-            raise ProtocolError(
-                f"the server closed the connection during the handshake ({self.close_reason})"
-            )
+            self._raise_protocol_error()
+            return self._closed_outcome(self.close_reason)
         self._send(SetChunkSize(CHUNK_SIZE))
         self._send(
             CommandMessage(
@@ -137,25 +204,28 @@ class RtmpPublisher:
             )
         )
         await self._flush()
+        self._waiting_for = "connect"
         answer = await self._reply(1.0)
-        if isinstance(answer, Refused):
+        if not isinstance(answer, CommandMessage):
             return answer
         connected_after = self._elapsed()
         self._send(CommandMessage("releaseStream", 2.0, None, (self.target.name,)))
         self._send(CommandMessage("FCPublish", 3.0, None, (self.target.name,)))
         self._send(CommandMessage("createStream", 4.0, None))
         await self._flush()
+        self._waiting_for = "createStream"
         created = await self._reply(4.0)
-        if isinstance(created, Refused):
+        if not isinstance(created, CommandMessage):
             return created
         self._stream_id = int(created.arguments[0]) if created.arguments else 1
         self._send(
             CommandMessage("publish", 5.0, None, (self.target.name, "live"), self._stream_id)
         )
         await self._flush()
+        self._waiting_for = "publish"
         while True:
             status = await self._status()
-            if isinstance(status, Refused):
+            if not isinstance(status, dict):
                 return status
             if status.get("code") == "NetStream.Publish.Start":
                 return Published(self.target.name, connected_after, self._elapsed())
@@ -164,10 +234,10 @@ class RtmpPublisher:
                     f"{status.get('code')}: {status.get('description')}", self._elapsed()
                 )
 
-    async def _reply(self, transaction: float) -> CommandMessage | Refused:
+    async def _reply(self, transaction: float) -> CommandMessage | Refused | Unreachable:
         while True:
             command = await self._command()
-            if isinstance(command, Refused):
+            if not isinstance(command, CommandMessage):
                 return command
             if command.transaction_id != transaction:
                 continue
@@ -175,21 +245,20 @@ class RtmpPublisher:
                 return command
             return Refused(f"{command.name}: {command.arguments}", self._elapsed())
 
-    async def _status(self) -> dict[str, Any] | Refused:
+    async def _status(self) -> dict[str, Any] | Refused | Unreachable:
         while True:
             command = await self._command()
-            if isinstance(command, Refused):
+            if not isinstance(command, CommandMessage):
                 return command
             if (
                 command.name == "onStatus"
                 and command.arguments
                 and isinstance(command.arguments[0], dict)
             ):
-                self.statuses.append(command.arguments[0])
                 return command.arguments[0]
 
-    async def _command(self) -> CommandMessage | Refused:
-        """The server's next command, or Refused if it closes the connection first."""
+    async def _command(self) -> CommandMessage | Refused | Unreachable:
+        """The server's next command, or what its closing the connection first means."""
         getting = asyncio.ensure_future(self._commands.get())
         closing = asyncio.ensure_future(self.closed.wait())
         done, _ = await asyncio.wait({getting, closing}, return_when=asyncio.FIRST_COMPLETED)
@@ -197,11 +266,13 @@ class RtmpPublisher:
         if getting in done:
             return getting.result()
         getting.cancel()
-        return Refused(
-            "the server closed the connection before NetStream.Publish.Start "
-            f"({self.close_reason})",
-            self._elapsed(),
-        )
+        self._raise_protocol_error()
+        return self._closed_outcome(self.close_reason)
+
+    def _raise_protocol_error(self) -> None:
+        """A connection closed because the server broke RTMP is a violation, not a refusal."""
+        if self.protocol_error is not None:
+            raise self.protocol_error
 
     # ---- media -----------------------------------------------------------------------------
 
@@ -293,7 +364,8 @@ class RtmpPublisher:
                     self._handshaken.set()
                 await self._flush()
             self.close_reason = "end of stream"
-        except ProtocolError as error:
+        except RemoteProtocolError as error:
+            self.protocol_error = error
             self.close_reason = f"protocol error: {error}"
         except ConnectionError as error:
             self.close_reason = f"connection error: {error!r}"

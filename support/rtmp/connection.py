@@ -7,7 +7,7 @@ applies the peer's chunk size, so the code above it only deals with commands and
 from __future__ import annotations
 
 from support.rtmp.chunks import ChunkReader, ChunkWriter
-from support.rtmp.errors import ProtocolError
+from support.rtmp.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from support.rtmp.handshake import ClientHandshake
 from support.rtmp.messages import (
     AUDIO,
@@ -55,11 +55,15 @@ class ClientConnection:
         self._outgoing += self.handshake.start()
 
     def receive_data(self, data: bytes) -> list[Message]:
+        """The messages these bytes complete; RemoteProtocolError if they cannot be RTMP."""
         self.bytes_received += len(data)
-        if not self.handshake.done:
-            c2, data = self.handshake.receive(data)
-            self._outgoing += c2
-        messages = [from_raw(raw) for raw in self.reader.feed(data)] if data else []
+        try:
+            if not self.handshake.done:
+                c2, data = self.handshake.receive(data)
+                self._outgoing += c2
+            messages = [from_raw(raw) for raw in self.reader.feed(data)] if data else []
+        except ProtocolError as error:
+            raise RemoteProtocolError(f"the server broke RTMP: {error}") from error
         for message in messages:
             if isinstance(message, WindowAckSize):
                 self.peer_window = message.size
@@ -72,10 +76,14 @@ class ClientConnection:
 
     def send(self, message: Message, csid: int | None = None) -> None:
         if not self.handshake.done:
-            raise ProtocolError(
+            raise LocalProtocolError(
                 f"cannot send {type(message).__name__} before the handshake is done"
             )
-        self._outgoing += self.writer.write(to_raw(message), csid or chunk_stream_for(message))
+        try:
+            raw = to_raw(message)
+        except ProtocolError as error:
+            raise LocalProtocolError(str(error)) from error
+        self._outgoing += self.writer.write(raw, csid or chunk_stream_for(message))
         if isinstance(message, SetChunkSize):
             self.writer.chunk_size = message.size
 

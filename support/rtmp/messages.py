@@ -77,6 +77,18 @@ class DataMessage:
 
 
 @dataclass(frozen=True)
+class UnknownMessage:
+    """A message type the publisher has no use for (AMF3, shared objects, aggregates).
+
+    Kept as it came, not an error: ffmpeg's client ignores such messages too.
+    """
+
+    type_id: int
+    stream_id: int
+    payload: bytes
+
+
+@dataclass(frozen=True)
 class MediaMessage:
     """Audio (type 8) or video (type 9): one FLV tag body."""
 
@@ -96,6 +108,7 @@ Message = (
     | CommandMessage
     | DataMessage
     | MediaMessage
+    | UnknownMessage
 )
 
 
@@ -128,11 +141,13 @@ def to_raw(message: Message) -> RawMessage:
             return RawMessage(DATA, stream_id, 0, amf0.encode(*values))
         case MediaMessage(type_id, timestamp, payload, stream_id):
             return RawMessage(type_id, stream_id, timestamp, payload)
+        case UnknownMessage(type_id, stream_id, payload):
+            return RawMessage(type_id, stream_id, 0, payload)
     raise TypeError(f"not an RTMP message: {message!r}")
 
 
 def from_raw(raw: RawMessage) -> Message:
-    """Parse a raw message; unknown types and malformed payloads raise ProtocolError."""
+    """Parse a raw message; a malformed payload raises ProtocolError, an unknown type is kept."""
     payload, kind = raw.payload, raw.type_id
     if kind in (SET_CHUNK_SIZE, ABORT, ACKNOWLEDGEMENT, WINDOW_ACK_SIZE):
         (value,) = struct.unpack(">I", exactly(payload, 4, kind))
@@ -157,11 +172,13 @@ def from_raw(raw: RawMessage) -> Message:
         return UserControl(event, value)
     if kind == COMMAND:
         values = amf0.decode(payload)
-        if len(values) < 2 or not isinstance(values[0], str) or not isinstance(values[1], float):
-            raise ProtocolError(f"command message without a name and transaction id: {values!r}")
+        if not values or not isinstance(values[0], str):
+            raise ProtocolError(f"command message without a name: {values!r}")
+        # Servers send notifications with no transaction id (ffmpeg's listener: onFCPublish).
+        transaction = values[1] if len(values) > 1 and isinstance(values[1], float) else 0.0
         return CommandMessage(
             values[0],
-            values[1],
+            transaction,
             values[2] if len(values) > 2 else None,
             tuple(values[3:]),
             raw.stream_id,
@@ -170,7 +187,7 @@ def from_raw(raw: RawMessage) -> Message:
         return DataMessage(tuple(amf0.decode(payload)), raw.stream_id)
     if kind in (AUDIO, VIDEO):
         return MediaMessage(kind, raw.timestamp, payload, raw.stream_id)
-    raise ProtocolError(f"unsupported message type {kind} ({len(payload)} bytes)")
+    return UnknownMessage(kind, raw.stream_id, payload)
 
 
 def exactly(payload: bytes, size: int, kind: int) -> bytes:
