@@ -6,10 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from support.hls import playlist as rules
+from support.hls import reloads
 from support.hls.browser import Playback
-from support.hls.playlist import Playlist, check_playlist, check_response, failures
+from support.hls.playlist import Playlist, check_playlist, check_response
 from support.hls.reloads import PlaylistHistory, compare
 from support.media import ts
+from support.verdict import Check, Rule, failures, warnings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hls"
 GOOD = (FIXTURES / "live.m3u8").read_text()
@@ -17,43 +20,57 @@ SEGMENT_0 = (FIXTURES / "0.ts").read_bytes()
 SEGMENT_1 = (FIXTURES / "1.ts").read_bytes()
 
 
-def failed_rules(checks: list) -> set[str]:
+def failed_rules(checks: list[Check]) -> set[Rule]:
     return {check.rule for check in failures(checks)}
+
+
+def warned_rules(checks: list[Check]) -> set[Rule]:
+    return {check.rule for check in warnings(checks)}
 
 
 def test_the_good_playlist_passes_every_rule() -> None:
     assert failed_rules(check_playlist(GOOD, secret="the-key")) == set()
-    assert failed_rules(check_response(200, "application/vnd.apple.mpegurl")) == set()
+    assert failed_rules(check_response("/a/b.m3u8", 200, "application/vnd.apple.mpegurl")) == set()
 
 
 @pytest.mark.parametrize(
     ("broken", "rule"),
     [
-        (GOOD.replace("#EXTM3U\n", ""), "starts with #EXTM3U"),
-        (
-            GOOD.replace("#EXT-X-VERSION:3", "#EXT-X-VERSION:3\n#EXT-X-VERSION:3"),
-            "EXT-X-VERSION at most once",
-        ),
-        (GOOD.replace("#EXT-X-TARGETDURATION:1\n", ""), "EXT-X-TARGETDURATION exactly once"),
+        (GOOD.replace("#EXTM3U\n", ""), rules.EXTM3U_FIRST),
+        (GOOD.replace("#EXT-X-VERSION:3", "#EXT-X-VERSION:3\n#EXT-X-VERSION:3"), rules.ONE_VERSION),
+        (GOOD.replace("#EXT-X-VERSION:3\n", ""), rules.VERSION_COVERS),
+        (GOOD.replace("#EXT-X-VERSION:3", "#EXT-X-VERSION:three"), rules.PARSES),
+        (GOOD.replace("#EXT-X-TARGETDURATION:1\n", ""), rules.ONE_TARGET),
         (
             GOOD.replace("#EXT-X-MEDIA-SEQUENCE:0\n", "") + "#EXT-X-MEDIA-SEQUENCE:0\n",
-            "EXT-X-MEDIA-SEQUENCE once, before the first segment",
+            rules.SEQUENCE_FIRST,
         ),
-        (GOOD.replace("0.ts\n", ""), "every EXTINF followed by a URI"),
-        ("#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n", "not empty"),
-        (
-            GOOD.replace("#EXTINF:1.000,\n1.ts", "#EXTINF:1.600,\n1.ts"),
-            "every EXTINF, rounded, within EXT-X-TARGETDURATION",
-        ),
-        (GOOD.replace("1.ts", "1.ts?key=the-key"), "no URL carries the stream key"),
+        (GOOD.replace("0.ts\n", ""), rules.EXTINF_THEN_URI),
+        ("#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n", rules.NOT_EMPTY),
+        (GOOD.replace("#EXTINF:1.000,\n1.ts", "#EXTINF:1.600,\n1.ts"), rules.WITHIN_TARGET),
+        (GOOD.replace("1.ts", "1.ts?key=the-key"), rules.NO_KEY),
     ],
 )
-def test_a_broken_playlist_fails_its_rule(broken: str, rule: str) -> None:
+def test_a_broken_playlist_fails_its_rule(broken: str, rule: Rule) -> None:
     assert rule in failed_rules(check_playlist(broken, secret="the-key"))
 
 
+def test_ext_x_map_needs_version_6() -> None:
+    fmp4 = GOOD.replace("#EXT-X-DISCONTINUITY\n", '#EXT-X-MAP:URI="init.mp4"\n')
+    assert rules.VERSION_COVERS in failed_rules(check_playlist(fmp4))
+    assert failed_rules(check_playlist(fmp4.replace("VERSION:3", "VERSION:6"))) == set()
+
+
 def test_a_wrong_answer_fails_the_response_rules() -> None:
-    assert failed_rules(check_response(404, "text/html")) == {"served 200", "HLS content type"}
+    assert failed_rules(check_response("/hls/x/index", 404, "text/html")) == {
+        rules.SERVED,
+        rules.IDENTIFIABLE,
+    }
+
+
+def test_a_playlist_path_or_either_registered_type_identifies_a_playlist() -> None:
+    assert failed_rules(check_response("/x/index.m3u8", 200, "text/plain")) == set()
+    assert failed_rules(check_response("/x/live", 200, "audio/mpegurl")) == set()
 
 
 def playlist(sequence: int, segments: list[tuple[str, float]], target: int = 1) -> Playlist:
@@ -68,36 +85,47 @@ BEFORE = playlist(5, [("5.ts", 1.0), ("6.ts", 1.0), ("7.ts", 1.0)])
 
 def test_a_sliding_window_passes_the_reload_rules() -> None:
     after = playlist(6, [("6.ts", 1.0), ("7.ts", 1.0), ("8.ts", 1.0), ("9.ts", 1.0)])
-    assert failed_rules(compare(BEFORE, after)) == set()
+    checks = compare(BEFORE, after)
+    assert failed_rules(checks) == set()
+    assert warned_rules(checks) == set()
 
 
 @pytest.mark.parametrize(
     ("after", "rule"),
     [
-        (playlist(4, [("4.ts", 1.0), ("5.ts", 1.0)]), "media sequence never decreases"),
-        (
-            playlist(10, [("10.ts", 1.0)]),
-            "media sequence grows by the segments removed from the front",
-        ),
-        (
-            playlist(5, [("5.ts", 1.0), ("6b.ts", 1.0), ("7.ts", 1.0)]),
-            "a sequence number keeps its URI and duration",
-        ),
-        (
-            playlist(5, [("5.ts", 1.0), ("6.ts", 0.5), ("7.ts", 1.0)]),
-            "a sequence number keeps its URI and duration",
-        ),
+        (playlist(4, [("4.ts", 1.0), ("5.ts", 1.0)]), reloads.SEQUENCE_NEVER_DECREASES),
+        (playlist(9, [("7.ts", 1.0), ("8.ts", 1.0)]), reloads.NUMBERS_KEPT),
+        (playlist(5, [("5.ts", 1.0), ("7.ts", 1.0), ("8.ts", 1.0)]), reloads.REMOVED_FROM_FRONT),
+        (playlist(5, [("5.ts", 1.0), ("6b.ts", 1.0), ("7.ts", 1.0)]), reloads.SEGMENT_UNCHANGED),
+        (playlist(5, [("5.ts", 1.0), ("6.ts", 0.5), ("7.ts", 1.0)]), reloads.SEGMENT_UNCHANGED),
+        (playlist(5, [("5.ts", 1.0), ("6.ts", 1.0), ("7.ts", 1.0)], 2), reloads.TARGET_UNCHANGED),
+        (playlist(7, [("7.ts", 1.0), ("8.ts", 1.0)]), reloads.THREE_TARGETS_LEFT),
     ],
 )
-def test_a_broken_reload_fails_its_rule(after: Playlist, rule: str) -> None:
+def test_a_broken_reload_fails_the_rule_that_names_it(after: Playlist, rule: Rule) -> None:
     assert rule in failed_rules(compare(BEFORE, after))
 
 
-def test_a_changed_target_duration_is_a_warning_not_a_failure() -> None:
-    after = playlist(5, [("5.ts", 1.0), ("6.ts", 1.0), ("7.ts", 1.0)], target=2)
+def test_a_segment_removed_from_the_middle_is_named_as_such() -> None:
+    after = playlist(5, [("5.ts", 1.0), ("7.ts", 1.0), ("8.ts", 1.0)])
+    assert reloads.REMOVED_FROM_FRONT in failed_rules(compare(BEFORE, after))
+    jumped = playlist(9, [("7.ts", 1.0), ("8.ts", 1.0)])
+    assert reloads.REMOVED_FROM_FRONT not in failed_rules(compare(BEFORE, jumped))
+
+
+def test_a_window_that_slid_past_a_slow_client_is_a_warning_not_a_failure() -> None:
+    after = playlist(12, [("12.ts", 1.0), ("13.ts", 1.0), ("14.ts", 1.0)])
     checks = compare(BEFORE, after)
-    assert [c.rule for c in checks if c.warning] == ["EXT-X-TARGETDURATION does not change"]
     assert failed_rules(checks) == set()
+    assert warned_rules(checks) == {reloads.NOTHING_UNSEEN}
+    assert "segments 8..11 came and went" in warnings(checks)[0].saw
+
+
+def test_nothing_may_change_after_endlist() -> None:
+    ended = Playlist.parse(BEFORE.text + "#EXT-X-ENDLIST\n")
+    grown = Playlist.parse(BEFORE.text + "#EXTINF:1.000,\n8.ts\n#EXT-X-ENDLIST\n")
+    assert failed_rules(compare(ended, ended)) == set()
+    assert reloads.ENDED_FINAL in failed_rules(compare(ended, grown))
 
 
 def test_a_playlist_quiet_too_long_is_a_stall() -> None:
@@ -106,6 +134,8 @@ def test_a_playlist_quiet_too_long_is_a_stall() -> None:
     history.add(1.0, BEFORE)
     assert history.stall(1.0, resolution=0.5).passed
     assert not history.stall(2.6, resolution=0.5).passed
+    history.add(3.0, Playlist.parse(BEFORE.text + "#EXT-X-ENDLIST\n"))
+    assert history.stall(9.0, resolution=0.5).passed, "an ended playlist does not stall"
 
 
 def test_the_good_segments_pass_every_packet_rule() -> None:
@@ -114,7 +144,7 @@ def test_the_good_segments_pass_every_packet_rule() -> None:
     _, second = ts.check_segment(SEGMENT_1, 1.0)
     assert ts.check_continuity(first, second).passed
     assert len(first.video_pts) == 25
-    assert ts.ffprobe_streams(SEGMENT_0).passed
+    assert failed_rules(ts.check_playable(SEGMENT_0)) == set()
 
 
 def corrupt(data: bytes, at: int, value: int) -> bytes:
@@ -128,17 +158,31 @@ def first_idr_at(data: bytes) -> int:
 @pytest.mark.parametrize(
     ("broken", "extinf", "rule"),
     [
-        (SEGMENT_0[:-100], 1.0, "length a multiple of 188"),
-        (corrupt(SEGMENT_0, 188 * 3, 0x48), 1.0, "every packet starts with 0x47"),
-        (SEGMENT_0[188:376] + SEGMENT_0[:188] + SEGMENT_0[376:], 1.0, "PAT and PMT come first"),
-        (SEGMENT_0[: 188 * 10] + SEGMENT_0[188 * 11 :], 1.0, "continuity counters without gaps"),
-        (corrupt(SEGMENT_0, first_idr_at(SEGMENT_0), 0x41), 1.0, "starts with an IDR frame"),
-        (SEGMENT_0, 2.0, "duration (PTS) matches EXTINF"),
+        (SEGMENT_0[:-100], 1.0, ts.WHOLE_PACKETS),
+        (corrupt(SEGMENT_0, 188 * 3, 0x48), 1.0, ts.SYNC_BYTES),
+        (SEGMENT_0[376:], 1.0, ts.PAT_AND_PMT),
+        (SEGMENT_0[: 188 * 10] + SEGMENT_0[188 * 11 :], 1.0, ts.CONTINUITY),
+        (corrupt(SEGMENT_0, first_idr_at(SEGMENT_0), 0x41), 1.0, ts.KEYFRAME_FIRST),
     ],
 )
-def test_a_broken_segment_fails_its_rule(broken: bytes, extinf: float, rule: str) -> None:
+def test_a_broken_segment_fails_its_rule(broken: bytes, extinf: float, rule: Rule) -> None:
     checks, _ = ts.check_segment(broken, extinf)
     assert rule in failed_rules(checks)
+
+
+@pytest.mark.parametrize(
+    ("deviant", "extinf", "rule"),
+    [
+        (SEGMENT_0[188:376] + SEGMENT_0[:188] + SEGMENT_0[376:], 1.0, ts.PAT_PMT_FIRST),
+        (SEGMENT_0, 2.0, ts.DURATION_MATCHES),
+    ],
+)
+def test_a_broken_should_is_a_warning_not_a_failure(
+    deviant: bytes, extinf: float, rule: Rule
+) -> None:
+    checks, _ = ts.check_segment(deviant, extinf)
+    assert failed_rules(checks) == set()
+    assert warned_rules(checks) == {rule}
 
 
 def test_segments_out_of_order_break_the_timeline() -> None:
@@ -148,7 +192,7 @@ def test_segments_out_of_order_break_the_timeline() -> None:
 
 
 def test_ffprobe_rejects_what_is_not_a_segment() -> None:
-    assert not ts.ffprobe_streams(b"\x47" + b"\x00" * 187 * 3).passed
+    assert ts.DECODABLE in failed_rules(ts.check_playable(b"\x47" + b"\x00" * 187 * 3))
 
 
 def test_decoding_counts_the_frames() -> None:

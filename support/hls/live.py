@@ -1,8 +1,10 @@
 """Watching a live HLS stream as a player does, checking everything downloaded on the way.
 
 Reloads follow RFC 8216 6.3.4: one target duration after a changed playlist, half of one after
-an unchanged one. Every new segment is fetched and checked down to its packets; a segment that
-leaves the playlist is fetched once more, since players may still be on it.
+an unchanged one, none after EXT-X-ENDLIST. Every new segment is fetched and judged in its own
+format: MPEG-TS down to the packets (support.media.ts), or fMP4 with the initialization section
+of its EXT-X-MAP, fetched once per map (support.media.fmp4). A segment that leaves the playlist
+is fetched once more, since players may still be on it.
 """
 
 from __future__ import annotations
@@ -14,9 +16,26 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from support.hls import get
-from support.hls.playlist import Check, Playlist, check_playlist, check_response, failures
+from support.hls.playlist import PARSES, Playlist, Segment, check_playlist, check_response
 from support.hls.reloads import PlaylistHistory
-from support.media import ts
+from support.media import fmp4, ts
+from support.verdict import MUST, Check, Rule, failures, warnings
+
+SEGMENT_SERVED = Rule("every segment the playlist lists is served", MUST, "contract: HLS")
+MAP_SERVED = Rule("the EXT-X-MAP initialization section is served", MUST, "RFC 8216 4.3.2.5")
+REMOVED_STAY = Rule("a removed segment stays available for a while", MUST, "RFC 8216 6.2.2")
+TS_WITHOUT_MAP = Rule(
+    "a segment without EXT-X-MAP is MPEG-TS (fMP4 needs EXT-X-MAP)", MUST, "RFC 8216 3.3"
+)
+
+
+@dataclass
+class Downloaded:
+    """One segment as judged: its bytes, what the playlist said, and its timeline."""
+
+    segment: Segment
+    data: bytes
+    timeline: ts.Segment | fmp4.Fragmented
 
 
 @dataclass
@@ -24,19 +43,33 @@ class LiveReport:
     url: str
     checks: list[Check] = field(default_factory=list)
     reloads: int = 0
-    segments: dict[int, ts.Segment] = field(default_factory=dict)
-    durations: dict[int, float] = field(default_factory=dict)
-    data: dict[int, bytes] = field(default_factory=dict)
+    segments: dict[int, Downloaded] = field(default_factory=dict)
+    inits: dict[str, tuple[bytes, fmp4.Init]] = field(default_factory=dict)
     last_playlist: str = ""
     urls: list[str] = field(default_factory=list)
 
     def failures(self) -> list[Check]:
         return failures(self.checks)
 
+    def warnings(self) -> list[Check]:
+        return warnings(self.checks)
+
+    def media(self) -> bytes:
+        """Every segment downloaded, in order, as a player feeds its decoder (fMP4: init first)."""
+        window = [self.segments[n] for n in sorted(self.segments)]
+        maps = [d.segment.map_uri for d in window if d.segment.map_uri]
+        init = self.inits[maps[0]][0] if maps and maps[0] in self.inits else b""
+        return init + b"".join(d.data for d in window)
+
+    @property
+    def seconds(self) -> float:
+        """What the playlists said the downloaded segments last."""
+        return sum(d.segment.duration for d in self.segments.values())
+
     def describe(self) -> str:
         seen: dict[tuple[str, bool, bool], int] = {}
         for check in self.checks:
-            key = (check.rule, check.passed, check.warning)
+            key = (str(check.rule), check.passed, check.warning)
             seen[key] = seen.get(key, 0) + 1
         lines = [f"{self.url}: {self.reloads} reloads, {len(self.segments)} segments checked"]
         lines += [
@@ -54,7 +87,6 @@ async def watch(
     report = LiveReport(url)
     history = PlaylistHistory()
     previous: Playlist | None = None
-    last_checked: tuple[int, ts.Segment] | None = None
     ends = time.monotonic() + seconds
     base = url.rsplit("/", 1)[0]
     wait = 0.0
@@ -63,12 +95,15 @@ async def watch(
         now = time.monotonic()
         report.reloads += 1
         report.urls.append(url)
-        report.checks += check_response(status, content_type)
+        report.checks += check_response(url, status, content_type)
         if status != 200:
             break
         text = body.decode(errors="replace")
         report.last_playlist = text
-        report.checks += check_playlist(text, secret)
+        checks = check_playlist(text, secret)
+        report.checks += checks
+        if failures(checks) and checks[0].rule is PARSES:
+            break
         playlist = Playlist.parse(text)
         report.checks += history.add(now, playlist)
         if previous is not None:
@@ -76,40 +111,77 @@ async def watch(
             for gone in (s for s in previous.segments if s.sequence < playlist.media_sequence):
                 gone_status, _, _ = await get(session, f"{base}/{gone.uri}")
                 report.checks.append(
-                    Check(
-                        "removed segments stay fetchable for a while",
-                        gone_status == 200,
-                        f"{gone.uri}: {gone_status}",
-                    )
+                    REMOVED_STAY.check(gone_status == 200, f"{gone.uri}: {gone_status}")
                 )
         for segment in playlist.segments:
-            if segment.sequence in report.segments:
-                continue
-            segment_url = f"{base}/{segment.uri}"
-            report.urls.append(segment_url)
-            seg_status, _, data = await get(session, segment_url)
-            report.checks.append(
-                Check(
-                    "every segment URI fetchable", seg_status == 200, f"{segment.uri}: {seg_status}"
-                )
-            )
-            if seg_status != 200:
-                continue
-            checks, parsed = ts.check_segment(data, segment.duration)
-            report.checks += checks
-            if not report.segments:
-                report.checks.append(await asyncio.to_thread(ts.ffprobe_streams, data))
-            if last_checked is not None and last_checked[0] == segment.sequence - 1:
-                report.checks.append(ts.check_continuity(last_checked[1], parsed))
-            report.segments[segment.sequence] = parsed
-            report.durations[segment.sequence] = segment.duration
-            report.data[segment.sequence] = data
-            last_checked = (segment.sequence, parsed)
+            if segment.sequence not in report.segments:
+                await download(session, base, segment, report)
         changed = previous is None or playlist.segments != previous.segments
         previous = playlist
-        if now >= ends:
+        if now >= ends or playlist.ended:
             break
         target = playlist.target_duration or 1
         wait = target if changed else target / 2
         await asyncio.sleep(wait)  # a player's reload interval, not a wait for a condition
     return report
+
+
+async def download(
+    session: aiohttp.ClientSession, base: str, segment: Segment, report: LiveReport
+) -> None:
+    url = f"{base}/{segment.uri}"
+    report.urls.append(url)
+    status, _, data = await get(session, url)
+    report.checks.append(SEGMENT_SERVED.check(status == 200, f"{segment.uri}: {status}"))
+    if status != 200:
+        return
+    before = report.segments.get(segment.sequence - 1)
+    if segment.map_uri is None:
+        if not data.startswith(bytes([ts.SYNC])) and fmp4.looks_like_iso_bmff(data):
+            report.checks.append(TS_WITHOUT_MAP.check(False, f"{segment.uri} is ISO BMFF"))
+            return
+        checks, timeline = ts.check_segment(data, segment.duration)
+        report.checks += checks
+        if not report.segments:
+            report.checks += await asyncio.to_thread(ts.check_playable, data)
+        if (
+            before is not None
+            and isinstance(before.timeline, ts.Segment)
+            and not segment.discontinuity
+        ):
+            report.checks.append(ts.check_continuity(before.timeline, timeline))
+        report.segments[segment.sequence] = Downloaded(segment, data, timeline)
+        return
+    init = await initialization(session, base, segment.map_uri, report)
+    if init is None:
+        return
+    init_data, parsed_init = init
+    checks, fragments = fmp4.check_segment(data, parsed_init, segment.duration)
+    report.checks += checks
+    if not report.segments:
+        report.checks += await asyncio.to_thread(ts.check_playable, init_data + data)
+    if (
+        before is not None
+        and isinstance(before.timeline, fmp4.Fragmented)
+        and before.segment.map_uri == segment.map_uri
+        and not segment.discontinuity
+    ):
+        report.checks += fmp4.check_continuity(before.timeline, fragments, parsed_init)
+    report.segments[segment.sequence] = Downloaded(segment, data, fragments)
+
+
+async def initialization(
+    session: aiohttp.ClientSession, base: str, uri: str, report: LiveReport
+) -> tuple[bytes, fmp4.Init] | None:
+    """The initialization section of an EXT-X-MAP, fetched and judged once per map."""
+    if uri not in report.inits:
+        url = f"{base}/{uri}"
+        report.urls.append(url)
+        status, _, data = await get(session, url)
+        report.checks.append(MAP_SERVED.check(status == 200, f"{uri}: {status}"))
+        if status != 200:
+            return None
+        init = fmp4.read_init(data)
+        report.checks += init.checks
+        report.inits[uri] = (data, init)
+    return report.inits[uri]

@@ -1,12 +1,47 @@
-"""Rules across reloads of a live playlist, polled as a player polls it (RFC 8216 6.2.1, 6.3.4)."""
+"""Rules across reloads of a live playlist, polled as a player polls it (RFC 8216 6.2.2, 6.3.4).
+
+Between two reloads a server may only append segments, remove them from the front, and raise
+EXT-X-MEDIA-SEQUENCE by one for each removed (6.2.2). A reload that finds none of the segments it
+saw before is not the server's fault: the client was slow, and the segments it never saw are a
+warning, not a broken playlist.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from support.hls.playlist import Check, Playlist
+from support.hls.playlist import Playlist
+from support.verdict import MUST, SHOULD, Check, Rule
 
 STALL_FACTOR = 1.5
+
+SEQUENCE_NEVER_DECREASES = Rule("EXT-X-MEDIA-SEQUENCE never decreases", MUST, "RFC 8216 6.2.2")
+NUMBERS_KEPT = Rule("a segment keeps its media sequence number (no jump)", MUST, "RFC 8216 6.2.2")
+SEGMENT_UNCHANGED = Rule(
+    "a media sequence number keeps its URI and duration", MUST, "RFC 8216 6.2.1"
+)
+REMOVED_FROM_FRONT = Rule(
+    "segments are removed in the order they appear (none from the middle)", MUST, "RFC 8216 6.2.2"
+)
+APPENDED_AT_END = Rule("new segments are appended at the end", MUST, "RFC 8216 6.2.1")
+SEQUENCE_TAG_WHEN_REMOVING = Rule(
+    "a playlist that removes segments carries EXT-X-MEDIA-SEQUENCE", MUST, "RFC 8216 6.2.2"
+)
+THREE_TARGETS_LEFT = Rule(
+    "a live playlist keeps at least three target durations after a removal", MUST,
+    "RFC 8216 6.2.2",
+)  # fmt: skip
+TARGET_UNCHANGED = Rule(
+    "EXT-X-TARGETDURATION does not change", MUST, "RFC 8216 6.2.1 (only the changes it lists)"
+)
+ENDED_FINAL = Rule("nothing changes after EXT-X-ENDLIST", MUST, "RFC 8216 6.2.1")
+NOTHING_UNSEEN = Rule(
+    "reloads see every segment (the window did not slide past the client)", SHOULD,
+    "RFC 8216 6.3.4",
+)  # fmt: skip
+KEEPS_GROWING = Rule(
+    "a live playlist gets a new segment within 1.5 target durations", MUST, "contract: HLS"
+)
 
 
 @dataclass
@@ -36,56 +71,74 @@ class PlaylistHistory:
         latest = self.snapshots[-1][1]
         target = latest.target_duration or 1
         quiet = now - (self.last_change if self.last_change is not None else now)
-        return Check(
-            "a new segment about every target duration",
-            quiet - resolution <= STALL_FACTOR * target,
-            f"unchanged for {quiet:.2f} s, seen every {resolution:.2f} s (target {target} s)",
+        return KEEPS_GROWING.check(
+            latest.ended or quiet - resolution <= STALL_FACTOR * target,
+            f"unchanged for {quiet:.2f} s, seen every {resolution:.2f} s (target {target} s)"
+            + (", ended" if latest.ended else ""),
         )
 
 
 def compare(before: Playlist, after: Playlist) -> list[Check]:
-    checks = [
-        Check(
-            "media sequence never decreases",
-            after.media_sequence >= before.media_sequence,
-            f"{before.media_sequence} -> {after.media_sequence}",
-        )
-    ]
     old = {s.sequence: s for s in before.segments}
     new = {s.sequence: s for s in after.segments}
-    removed = [n for n in old if n < after.media_sequence]
-    checks.append(
-        Check(
-            "media sequence grows by the segments removed from the front",
-            after.media_sequence - before.media_sequence == len(removed),
-            f"grew by {after.media_sequence - before.media_sequence}, {len(removed)} removed",
-        )
-    )
+    numbered_before = {s.uri: s.sequence for s in before.segments}
+    renumbered = [
+        (s.uri, numbered_before[s.uri], s.sequence)
+        for s in after.segments
+        if s.uri in numbered_before and numbered_before[s.uri] != s.sequence
+    ]
     changed = [(n, old[n], new[n]) for n in old.keys() & new.keys() if old[n] != new[n]]
-    checks.append(
-        Check(
-            "a sequence number keeps its URI and duration",
+    uris_after = {s.uri for s in after.segments}
+    kept_at = [i for i, s in enumerate(before.segments) if s.uri in uris_after]
+    missing = [  # gone, though an older one stayed
+        s.uri
+        for i, s in enumerate(before.segments)
+        if s.uri not in uris_after and kept_at and i > kept_at[0]
+    ]
+    last_before = max(old, default=before.media_sequence - 1)
+    appended = sorted(n for n in new if n not in old)
+    removed = [n for n in old if n < after.media_sequence]
+    unseen = range(last_before + 1, min(new, default=last_before + 1))
+    checks = [
+        SEQUENCE_NEVER_DECREASES.check(
+            after.media_sequence >= before.media_sequence,
+            f"{before.media_sequence} -> {after.media_sequence}",
+        ),
+        NUMBERS_KEPT.check(not renumbered, f"(URI, number before, number after): {renumbered[:5]}"),
+        SEGMENT_UNCHANGED.check(
             not changed,
             f"changed: {[(n, (a.uri, a.duration), (b.uri, b.duration)) for n, a, b in changed]}",
-        )
-    )
-    kept = [n for n in sorted(old) if n in new]
-    expected_kept = [n for n in sorted(old) if n >= after.media_sequence]
-    appended = [n for n in sorted(new) if n not in old]
-    checks.append(
-        Check(
-            "only appends at the end and removals from the front",
-            kept == expected_kept and all(n > max(old, default=-1) for n in appended),
-            f"kept {kept}, appended {appended}",
-        )
-    )
-    if before.target_duration != after.target_duration:
+        ),
+        REMOVED_FROM_FRONT.check(not missing, f"gone while older ones stay: {missing}"),
+        APPENDED_AT_END.check(
+            all(n > last_before for n in appended),
+            f"appended {appended}, last before {last_before}",
+        ),
+        NOTHING_UNSEEN.check(
+            not unseen,
+            f"segments {unseen.start}..{unseen.stop - 1} came and went between two reloads"
+            if unseen
+            else "the windows overlap",
+        ),
+        TARGET_UNCHANGED.check(
+            before.target_duration == after.target_duration,
+            f"{before.target_duration} -> {after.target_duration}",
+        ),
+    ]
+    if removed:
         checks.append(
-            Check(
-                "EXT-X-TARGETDURATION does not change",
-                False,
-                f"{before.target_duration} -> {after.target_duration} (nginx-rtmp recomputes it)",
-                warning=True,
+            SEQUENCE_TAG_WHEN_REMOVING.check(
+                bool([line for line in after.text.splitlines() if "EXT-X-MEDIA-SEQUENCE" in line]),
+                f"{len(removed)} removed",
             )
         )
+        if not after.ended and after.target_duration is not None:
+            checks.append(
+                THREE_TARGETS_LEFT.check(
+                    after.duration >= 3 * after.target_duration,
+                    f"{after.duration:.3f} s left, target {after.target_duration} s",
+                )
+            )
+    if before.ended:
+        checks.append(ENDED_FINAL.check(before.text == after.text, "the playlist changed"))
     return checks

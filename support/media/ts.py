@@ -1,16 +1,19 @@
-"""MPEG-TS segment checks, down to the packets: sync, PAT/PMT first, continuity, IDR start, PTS.
+"""MPEG-TS segment checks, down to the packets: sync, PAT/PMT, continuity, IDR start, PTS.
 
-Pure functions over bytes; each rule reports what it saw (support.hls.playlist.Check).
+Pure functions over bytes; each rule carries its source and keyword (support.verdict). RFC 8216
+3.2 requires a PAT and a PMT in every segment (MUST) and recommends them as its first two
+packets (SHOULD): ffmpeg's HLS muxer, for one, writes an SDT first.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from support.hls.playlist import Check
+from support.verdict import MUST, SHOULD, Check, Rule
 
 PACKET = 188
 SYNC = 0x47
@@ -18,6 +21,28 @@ PAT_PID = 0
 H264, AAC = 0x1B, 0x0F
 IDR_NAL = 5
 PTS_HZ = 90_000
+
+WHOLE_PACKETS = Rule("whole 188-byte packets", MUST, "ISO/IEC 13818-1 2.4.3.2, RFC 8216 3.2")
+SYNC_BYTES = Rule("every packet starts with the sync byte 0x47", MUST, "ISO/IEC 13818-1 2.4.3.2")
+PAT_AND_PMT = Rule("each segment carries a PAT and a PMT", MUST, "RFC 8216 3.2")
+PAT_PMT_FIRST = Rule("the first two packets are the PAT and the PMT", SHOULD, "RFC 8216 3.2")
+CONTINUITY = Rule("continuity counters without gaps", MUST, "ISO/IEC 13818-1 2.4.3.3")
+KEYFRAME_FIRST = Rule(
+    "the segment starts with a keyframe (IDR)", MUST,
+    "contract: HLS (RFC 8216 4.3.5.1 leaves it to EXT-X-INDEPENDENT-SEGMENTS)",
+)  # fmt: skip
+DURATION_MATCHES = Rule("the media lasts what EXTINF says", SHOULD, "RFC 8216 4.3.2.1")
+TIMELINE = Rule(
+    "timestamps run on from segment to segment (or EXT-X-DISCONTINUITY)", MUST,
+    "RFC 8216 4.3.2.3",
+)  # fmt: skip
+DECODABLE = Rule("the segment decodes (ffprobe)", MUST, "RFC 8216 3")
+PLAYABLE_VIDEO = Rule(
+    "video a browser decodes: H.264 Baseline, Main or High, 8-bit 4:2:0", MUST, "contract: HLS"
+)
+PLAYABLE_AUDIO = Rule("audio a browser decodes: AAC-LC", MUST, "contract: HLS")
+BROWSER_H264_PROFILES = ("Baseline", "Constrained Baseline", "Main", "High")
+BROWSER_PIXEL_FORMATS = ("yuv420p", "yuvj420p")
 
 
 @dataclass
@@ -68,6 +93,7 @@ def pes_pts(payload: bytes) -> int | None:
 def read(data: bytes) -> Segment:
     """Walk every packet; malformed packets end the walk (the size/sync checks report them)."""
     segment = Segment()
+    segment.pmt_pid, segment.video_pid, segment.audio_pid = program(data)
     counters: dict[int, int] = {}
     collecting_first_video = False
     for offset in range(0, len(data) - PACKET + 1, PACKET):
@@ -90,11 +116,7 @@ def read(data: bytes) -> Segment:
                     f"PID {pid}: {previous} -> {counter} at byte {offset}"
                 )
             counters[pid] = counter
-        if pid == PAT_PID and start:
-            segment.pmt_pid = pat_pmt_pid(payload)
-        elif pid == segment.pmt_pid and start:
-            segment.video_pid, segment.audio_pid = pmt_streams(payload)
-        elif pid == segment.video_pid:
+        if pid == segment.video_pid:
             if start:
                 pts = pes_pts(payload)
                 if pts is not None:
@@ -107,6 +129,23 @@ def read(data: bytes) -> Segment:
             if collecting_first_video:
                 segment.first_video_payload += payload
     return segment
+
+
+def program(data: bytes) -> tuple[int | None, int | None, int | None]:
+    """The PMT PID from the first PAT, then the video and audio PIDs from that PMT."""
+    sections = list(section_starts(data))
+    pmt_pid = next((pat_pmt_pid(body) for pid, body in sections if pid == PAT_PID), None)
+    pmt = next((body for pid, body in sections if pid == pmt_pid), None)
+    return (pmt_pid, *pmt_streams(pmt)) if pmt is not None else (pmt_pid, None, None)
+
+
+def section_starts(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """PID and payload of every packet that starts a payload unit."""
+    for offset in range(0, len(data) - PACKET + 1, PACKET):
+        packet = data[offset : offset + PACKET]
+        if packet[0] == SYNC and packet[1] & 0x40:
+            body = 4 + (1 + packet[4] if (packet[3] >> 4) & 0x02 else 0)
+            yield (packet[1] & 0x1F) << 8 | packet[2], packet[body:]
 
 
 def pat_pmt_pid(payload: bytes) -> int | None:
@@ -140,35 +179,25 @@ def check_segment(
     first_two = segment.pids_in_order[:2]
     duration = segment.duration
     checks = [
-        Check(
-            "length a multiple of 188",
-            len(data) % PACKET == 0 and len(data) > 0,
-            f"{len(data)} bytes",
-        ),
-        Check(
-            "every packet starts with 0x47",
+        WHOLE_PACKETS.check(len(data) % PACKET == 0 and len(data) > 0, f"{len(data)} bytes"),
+        SYNC_BYTES.check(
             segment.packets == len(data) // PACKET,
             f"{segment.packets} of {len(data) // PACKET} packets in sync",
         ),
-        Check(
-            "PAT and PMT come first",
-            first_two[:1] == [PAT_PID]
-            and segment.pmt_pid is not None
-            and first_two[1:] == [segment.pmt_pid],
+        PAT_AND_PMT.check(
+            segment.pmt_pid is not None and segment.pmt_pid in segment.pids_in_order,
+            f"PMT PID {segment.pmt_pid} (from the PAT); PIDs {sorted(set(segment.pids_in_order))}",
+        ),
+        PAT_PMT_FIRST.check(
+            first_two[:1] == [PAT_PID] and first_two[1:] == [segment.pmt_pid],
             f"first PIDs {first_two}, PMT PID {segment.pmt_pid}",
         ),
-        Check(
-            "continuity counters without gaps",
-            not segment.continuity_gaps,
-            f"{segment.continuity_gaps[:3]}",
-        ),
-        Check(
-            "starts with an IDR frame",
+        CONTINUITY.check(not segment.continuity_gaps, f"{segment.continuity_gaps[:3]}"),
+        KEYFRAME_FIRST.check(
             segment.starts_with_idr,
             f"first video NAL types {nal_types(segment.first_video_payload)[:6]}",
         ),
-        Check(
-            "duration (PTS) matches EXTINF",
+        DURATION_MATCHES.check(
             duration is not None and abs(duration - extinf) <= tolerance,
             f"PTS span {duration if duration is None else round(duration, 3)} s, EXTINF {extinf} s",
         ),
@@ -180,10 +209,9 @@ def check_continuity(before: Segment, after: Segment) -> Check:
     """The next segment's first frame follows the previous one's last, one frame later."""
     interval = before.frame_interval or after.frame_interval
     if not before.video_pts or not after.video_pts or interval is None:
-        return Check("PTS continuous across segments", False, "a segment has no video timestamps")
+        return TIMELINE.check(False, "a segment has no video timestamps")
     gap = (min(after.video_pts) - max(before.video_pts)) / PTS_HZ
-    return Check(
-        "PTS continuous across segments",
+    return TIMELINE.check(
         0 < gap <= 2 * interval + 1e-3,
         f"{gap * 1000:.1f} ms from one segment's last frame to the next one's first",
     )
@@ -193,7 +221,7 @@ def probe(data: bytes, *, count_frames: bool = False) -> list[dict[str, Any]]:
     """ffprobe's streams of these bytes (one or more segments); counting frames decodes them."""
     result = subprocess.run(
         ["ffprobe", "-v", "error", *(["-count_frames"] if count_frames else []),
-         "-show_entries", "stream=codec_type,codec_name,profile,nb_read_frames",
+         "-show_entries", "stream=codec_type,codec_name,profile,pix_fmt,nb_read_frames",
          "-of", "json", "-i", "pipe:0"],
         input=data, capture_output=True, timeout=60, check=False,
     )  # fmt: skip
@@ -205,14 +233,33 @@ def probe(data: bytes, *, count_frames: bool = False) -> list[dict[str, Any]]:
     return streams
 
 
-def ffprobe_streams(data: bytes) -> Check:
-    """ffprobe's view of a segment: it must see an H.264 video and an AAC audio stream."""
-    rule = "ffprobe sees H.264 and AAC"
+def check_playable(data: bytes) -> list[Check]:
+    """ffprobe's view of a segment (fMP4: with its initialization section in front)."""
     try:
-        streams = sorted((s["codec_type"], s["codec_name"]) for s in probe(data))
+        streams = probe(data)
     except AssertionError as error:
-        return Check(rule, False, str(error))
-    return Check(rule, streams == [("audio", "aac"), ("video", "h264")], f"{streams}")
+        return [DECODABLE.check(False, str(error))]
+    video = [s for s in streams if s.get("codec_type") == "video"]
+    audio = [s for s in streams if s.get("codec_type") == "audio"]
+    return [
+        DECODABLE.check(
+            bool(video), f"streams {[(s.get('codec_type'), s.get('codec_name')) for s in streams]}"
+        ),
+        PLAYABLE_VIDEO.check(
+            bool(video)
+            and all(
+                s.get("codec_name") == "h264"
+                and s.get("profile") in BROWSER_H264_PROFILES
+                and s.get("pix_fmt") in BROWSER_PIXEL_FORMATS
+                for s in video
+            ),
+            f"{[(s.get('codec_name'), s.get('profile'), s.get('pix_fmt')) for s in video]}",
+        ),
+        PLAYABLE_AUDIO.check(
+            all(s.get("codec_name") == "aac" and s.get("profile") == "LC" for s in audio),
+            f"{[(s.get('codec_name'), s.get('profile')) for s in audio]}",
+        ),
+    ]
 
 
 def decoded_frames(data: bytes) -> tuple[int, int]:

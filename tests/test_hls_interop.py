@@ -1,0 +1,144 @@
+"""The HLS checkers on streams packaged by ffmpeg's own HLS muxer: no false alarm allowed.
+
+Live MPEG-TS with a sliding window and deleted segments, watched while ffmpeg writes it; VOD
+with EXT-X-ENDLIST; fMP4 with EXT-X-MAP. Each is served over HTTP and watched as a player
+watches, and must pass every MUST rule (warnings are allowed, and printed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from support.eventually import eventually
+from support.hls.live import LiveReport, watch
+from support.media import fmp4, ts
+from support.media.fixture import fixture_path
+from support.media.ts import decoded_frames
+from support.verdict import failures
+
+FFMPEG = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
+
+
+async def watched(directory: Path, seconds: float) -> LiveReport:
+    """Serve `directory` over HTTP and watch its index.m3u8 for `seconds`."""
+    app = web.Application()
+    app.router.add_static("/hls/", directory)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with aiohttp.ClientSession() as session:
+            return await watch(session, f"http://127.0.0.1:{port}/hls/index.m3u8", seconds=seconds)
+    finally:
+        await runner.cleanup()
+
+
+def package(directory: Path, *options: str, live: bool = False) -> subprocess.Popen[bytes]:
+    source = ["-re", "-stream_loop", "-1"] if live else []
+    return subprocess.Popen(
+        [*FFMPEG, *source, "-i", str(fixture_path()), "-c", "copy", "-f", "hls",
+         "-hls_time", "1", *options, str(directory / "index.m3u8")],
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
+def judged(report: LiveReport) -> None:
+    print(report.describe())
+    assert report.failures() == [], "\n".join(map(str, report.failures()))
+
+
+@pytest.fixture
+def live_ts(tmp_path: Path) -> Iterator[Path]:
+    process = package(
+        tmp_path,
+        "-hls_list_size", "3",
+        "-hls_flags", "delete_segments",
+        "-hls_delete_threshold", "4",  # removed segments stay available (RFC 8216 6.2.2)
+        live=True,
+    )  # fmt: skip
+
+    def three_segments() -> None:
+        assert (tmp_path / "index.m3u8").exists(), "no playlist yet"
+        assert (tmp_path / "index.m3u8").read_text().count("#EXTINF") == 3, "window not full"
+
+    eventually(three_segments, within=15, what="ffmpeg's live playlist filling its window")
+    yield tmp_path
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_a_live_sliding_window_from_ffmpeg_passes_while_it_is_written(live_ts: Path) -> None:
+    report = asyncio.run(watched(live_ts, seconds=6))
+    judged(report)
+    assert report.reloads >= 5
+    assert len(report.segments) >= 6, "the window did not slide while it was watched"
+    assert not (live_ts / "index0.ts").exists(), "ffmpeg never deleted a segment"
+    assert ts.PAT_PMT_FIRST in {c.rule for c in report.warnings()}, "ffmpeg writes an SDT first"
+
+
+def test_vod_with_endlist_from_ffmpeg_passes_and_is_not_reloaded(tmp_path: Path) -> None:
+    package(tmp_path, "-hls_playlist_type", "vod").wait(timeout=60)
+    report = asyncio.run(watched(tmp_path, seconds=30))
+    judged(report)
+    assert report.reloads == 1, "a playlist with EXT-X-ENDLIST is not reloaded"
+    assert len(report.segments) == 3
+
+
+def test_fmp4_from_ffmpeg_passes_and_decodes_with_its_initialization_section(
+    tmp_path: Path,
+) -> None:
+    package(tmp_path, "-hls_segment_type", "fmp4", "-hls_playlist_type", "vod").wait(timeout=60)
+    report = asyncio.run(watched(tmp_path, seconds=30))
+    judged(report)
+    assert list(report.inits) == ["init.mp4"], "the initialization section is fetched once"
+    rules = {check.rule for check in report.checks}
+    assert {fmp4.TFDT_PRESENT, fmp4.TIMELINE} <= rules
+    assert ts.SYNC_BYTES not in rules, "fMP4 segments are not judged as MPEG-TS"
+    video, audio = decoded_frames(report.media())
+    assert (video, audio > 0) == (75, True)
+
+
+def test_fmp4_served_without_ext_x_map_is_named_not_called_broken_mpeg_ts(tmp_path: Path) -> None:
+    package(tmp_path, "-hls_segment_type", "fmp4", "-hls_playlist_type", "vod").wait(timeout=60)
+    index = tmp_path / "index.m3u8"
+    index.write_text(
+        "\n".join(line for line in index.read_text().splitlines() if "EXT-X-MAP" not in line)
+    )
+    report = asyncio.run(watched(tmp_path, seconds=30))
+    assert {str(check.rule) for check in report.failures()} == {
+        "a segment without EXT-X-MAP is MPEG-TS (fMP4 needs EXT-X-MAP) (MUST, RFC 8216 3.3)"
+    }
+
+
+def encoded(pixel_format: str, profile: str | None = None) -> bytes:
+    """One second of H.264 + AAC as MPEG-TS, encoded by ffmpeg in the given format."""
+    result = subprocess.run(
+        [*FFMPEG, "-f", "lavfi", "-i", "testsrc=size=64x64:rate=25:duration=1",
+         "-f", "lavfi", "-i", "sine=duration=1", "-c:v", "libx264", "-pix_fmt", pixel_format,
+         *(["-profile:v", profile] if profile else []), "-c:a", "aac", "-f", "mpegts", "-"],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    return result.stdout
+
+
+@pytest.mark.parametrize(
+    ("pixel_format", "profile"),
+    [("yuv420p", "baseline"), ("yuv420p", "main"), ("yuv420p", "high")],
+)
+def test_what_browsers_decode_is_playable(pixel_format: str, profile: str) -> None:
+    assert failures(ts.check_playable(encoded(pixel_format, profile))) == []
+
+
+@pytest.mark.parametrize("pixel_format", ["yuv444p", "yuv422p", "yuv420p10le"])
+def test_what_browsers_cannot_decode_fails_the_playable_video_rule(pixel_format: str) -> None:
+    failed = {check.rule for check in failures(ts.check_playable(encoded(pixel_format)))}
+    assert failed == {ts.PLAYABLE_VIDEO}
