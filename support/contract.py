@@ -10,11 +10,16 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
+from support.eventually import Conclusive
+
 CONTRACT_DIR = Path(__file__).resolve().parent.parent / "docs" / "contract"
 
 
-class ContractViolation(AssertionError):
-    """An answer the contract does not allow; says which operation, status and rule."""
+class ContractViolation(Conclusive):
+    """An answer the contract does not allow; says which operation, status and rule.
+
+    Conclusive: a poll that sees it fails at once, whatever a later poll would have seen.
+    """
 
 
 @cache

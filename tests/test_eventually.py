@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 
+from support.contract import ContractViolation, check_response
 from support.eventually import eventually
 
 
@@ -44,3 +45,19 @@ def test_the_timeout_factor_scales_the_deadline(monkeypatch: pytest.MonkeyPatch)
 
     with pytest.raises(AssertionError, match=r"within 0\.3 s"):
         eventually(never, within=0.1, every=0.01)
+
+
+def test_a_contract_violation_seen_while_polling_fails_at_once() -> None:
+    """A stream answered with a status the contract does not know, then a good one."""
+    answers = iter([{"status": "streaming"}, {"status": "live"}])
+    polls = []
+
+    def live() -> None:
+        polls.append(1)
+        body = next(answers)
+        check_response("GET", "/api/v1/streams/abc", 404, body)
+        assert body["status"] == "live"
+
+    with pytest.raises(ContractViolation, match="answered 404 against the contract"):
+        eventually(live, within=5, every=0.01)
+    assert len(polls) == 1, "the violation was retried"
