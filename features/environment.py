@@ -24,6 +24,7 @@ from support.identity import TokenIssuer
 from support.loop import RunLoop
 from support.report import environment as report_environment
 from support.report.evidence import evidence, log_marks
+from support.report.summary import tell_wall_time
 from support.stack import EmbeddedStack
 from support.stores.clickhouse import ClickHouseChecker
 from support.stores.kafka import KafkaChecker
@@ -48,6 +49,7 @@ def say(message: str) -> None:
 
 
 def before_all(context: Context) -> None:
+    context.run_began = time.monotonic()
     userdata = context.config.userdata
     target = configured(userdata, os.environ)
     stack = None
@@ -80,6 +82,10 @@ def before_all(context: Context) -> None:
     results = allure_results(context)
     if results is not None:
         report_environment.write(results, target, stack)
+
+
+def after_all(context: Context) -> None:
+    tell_wall_time(context.config.reporters, time.monotonic() - context.run_began)
 
 
 def allure_results(context: Context) -> Path | None:
