@@ -7,8 +7,8 @@ that names what is missing, because a suite half pointed at staging judges nothi
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import socket
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -18,8 +18,11 @@ from urllib.parse import urlsplit
 
 import psycopg
 import redis
-from clickhouse_driver import Client as ClickHouseClient
+from clickhouse_driver import errors as clickhouse_errors
 from confluent_kafka.admin import AdminClient
+
+from support.rtmp.client import Connected, RtmpPublisher
+from support.stores.clickhouse import clickhouse_client
 
 PROBE_TIMEOUT = 3.0
 
@@ -99,7 +102,7 @@ def probe(target: Target) -> None:
         "api": (target.api_url, lambda: http_answers(target.api_url.rstrip("/") + "/health")),
         "metrics": (target.metrics_url, lambda: http_answers(target.metrics_url)),
         "hls": (target.hls_url, lambda: http_answers(target.hls_url, any_status=True)),
-        "rtmp": (target.rtmp_url, lambda: tcp_answers(target.rtmp_url, default_port=1935)),
+        "rtmp": (target.rtmp_url, lambda: rtmp_answers(target.rtmp_url)),
         "postgres": (target.pg_dsn, lambda: postgres_answers(target.pg_dsn)),
         "redis": (target.redis_url, lambda: redis_answers(target.redis_url)),
         "kafka": (target.kafka_bootstrap, lambda: kafka_answers(target.kafka_bootstrap)),
@@ -131,15 +134,17 @@ def http_answers(url: str, *, any_status: bool = False) -> None:
         raise TargetError(f"expected HTTP 200, got {status}")
 
 
-def tcp_answers(url: str, default_port: int) -> None:
-    parts = urlsplit(url)
-    if not parts.hostname:
-        raise TargetError(f"not a URL with a host: {url!r}")
+def rtmp_answers(url: str) -> None:
+    """A real RTMP handshake and connect to the application, as an encoder starts."""
     try:
-        with socket.create_connection((parts.hostname, parts.port or default_port), PROBE_TIMEOUT):
-            pass
-    except OSError as error:
-        raise TargetError(f"cannot connect ({error.strerror or error})") from None
+        publisher = RtmpPublisher(f"{url.rstrip('/')}/probe", timeout=PROBE_TIMEOUT)
+    except ValueError as error:
+        raise TargetError(str(error).replace("stream-name", "stream-name (the app URL)")) from None
+    outcome = asyncio.run(publisher.probe())
+    if not isinstance(outcome, Connected):
+        raise TargetError(
+            f"no RTMP server answered connect: {type(outcome).__name__}: {outcome.reason}"
+        )
 
 
 def postgres_answers(dsn: str) -> None:
@@ -173,13 +178,47 @@ def kafka_answers(bootstrap: str) -> None:
 
 
 def clickhouse_answers(url: str) -> None:
-    client = ClickHouseClient.from_url(url)
-    client.connection.connect_timeout = PROBE_TIMEOUT
+    client = clickhouse_client(url, PROBE_TIMEOUT)
     # The driver logs a traceback for a refused connection; the error below says it once.
     driver_log = logging.getLogger("clickhouse_driver.connection")
     driver_log.disabled = True
     try:
         client.execute("SELECT 1")
+    except clickhouse_errors.SocketTimeoutError:
+        raise TargetError(
+            f"accepted the connection but did not answer within {PROBE_TIMEOUT} s"
+        ) from None
     finally:
         driver_log.disabled = False
         client.disconnect()
+
+
+def check_stream_urls(target: Target, publish_url: str, hls_url: str) -> None:
+    """The service hands out addresses on the endpoints the suite was given, or it would judge
+    servers other than the ones it probed (a staging service pointing at production ingest)."""
+    wrong = [
+        f"{what} {redact(given)} is not under the configured {name} {redact(base)}"
+        for what, given, name, base in (
+            ("publish_url", publish_url, "rtmp_url", target.rtmp_url),
+            ("hls_url", hls_url, "hls_url", target.hls_url),
+        )
+        if not under(given, base)
+    ]
+    if wrong:
+        raise TargetError(
+            "the service and the suite disagree about the endpoints: "
+            + "; ".join(wrong)
+            + ". Configure the endpoints the service hands out (or fix the service's own)."
+        )
+
+
+def under(url: str, base: str) -> bool:
+    """`url` lives under `base`: same scheme, host and port (defaults filled in), path below."""
+    defaults = {"rtmp": 1935, "http": 80, "https": 443}
+
+    def where(address: str) -> tuple[str, str, int | None]:
+        parts = urlsplit(address)
+        return parts.scheme, (parts.hostname or ""), parts.port or defaults.get(parts.scheme)
+
+    path, base_path = urlsplit(url).path, urlsplit(base).path.rstrip("/")
+    return where(url) == where(base) and path.startswith(base_path + "/")

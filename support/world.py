@@ -21,7 +21,7 @@ from support.stores.clickhouse import ClickHouseChecker
 from support.stores.kafka import KafkaChecker
 from support.stores.postgres import PostgresChecker
 from support.stores.redis import RedisChecker
-from support.target import Target
+from support.target import Target, check_stream_urls
 from support.viewer import RoomRefused, Viewer, Watching
 
 T = TypeVar("T")
@@ -96,6 +96,19 @@ class World:
 
     def token(self, name: str) -> str:
         return self.run.tokens.token_for(self.person(name))
+
+    def add_stream(self, owner: str, created: dict[str, Any]) -> StreamRef:
+        """The stream the API just created for `owner`, once its addresses are the target's."""
+        check_stream_urls(self.run.target, created["publish_url"], created["hls_url"])
+        stream = StreamRef(
+            owner=owner,
+            stream_id=created["stream_id"],
+            stream_key=created["stream_key"],
+            publish_url=created["publish_url"],
+            hls_url=created["hls_url"],
+        )
+        self.streams[owner] = stream
+        return stream
 
     def stream_of(self, owner: str) -> StreamRef:
         return known(self.streams, owner, f"{owner} has no stream in this scenario")

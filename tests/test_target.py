@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import http.server
+import socket
+import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
-from support.target import ENDPOINTS, Target, TargetError, configured, env_name, probe
+from support.target import (
+    ENDPOINTS,
+    PROBE_TIMEOUT,
+    Target,
+    TargetError,
+    check_stream_urls,
+    clickhouse_answers,
+    configured,
+    env_name,
+    probe,
+    rtmp_answers,
+)
 
 FULL = {name: f"http://127.0.0.1:9/{name}" for name in ENDPOINTS} | {"jwt_private_key": "PEM"}
 
@@ -63,3 +78,73 @@ def test_the_description_hides_passwords() -> None:
     target = Target(kind="external", **{**FULL, "pg_dsn": "postgresql://nova:s3cret@db/nova"})
     assert "s3cret" not in target.describe()
     assert "PEM" not in target.describe()
+
+
+EMBEDDED_LIKE = Target(
+    "external", "http://api", "rtmp://ingest.example/live", "http://cdn.example/hls",
+    "http://api/metrics", "postgresql://db", "redis://r", "k:9092", "clickhouse://c", "PEM",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("publish_url", "hls_url"),
+    [
+        ("rtmp://ingest.example/live/s1?key=k", "http://cdn.example/hls/s1/index.m3u8"),
+        ("rtmp://ingest.example:1935/live/s1?key=k", "http://cdn.example:80/hls/s1/index.m3u8"),
+    ],
+)
+def test_addresses_on_the_configured_endpoints_are_accepted(publish_url: str, hls_url: str) -> None:
+    check_stream_urls(EMBEDDED_LIKE, publish_url, hls_url)
+
+
+@pytest.mark.parametrize(
+    ("publish_url", "hls_url", "says"),
+    [
+        ("rtmp://prod-ingest/live/s1?key=k", "http://cdn.example/hls/s1/index.m3u8",
+         "publish_url rtmp://prod-ingest/live/s1?key=k is not under the configured rtmp_url"),
+        ("rtmp://ingest.example:1936/live/s1", "http://cdn.example/hls/s1/index.m3u8", "rtmp_url"),
+        ("rtmp://ingest.example/other/s1", "http://cdn.example/hls/s1/index.m3u8", "rtmp_url"),
+        ("rtmp://ingest.example/live/s1", "https://cdn.example/hls/s1/index.m3u8", "hls_url"),
+    ],
+)  # fmt: skip
+def test_addresses_elsewhere_are_a_configuration_error(
+    publish_url: str, hls_url: str, says: str
+) -> None:
+    with pytest.raises(TargetError, match="the service and the suite disagree") as error:
+        check_stream_urls(EMBEDDED_LIKE, publish_url, hls_url)
+    assert says in str(error.value)
+
+
+def silent_server() -> tuple[socket.socket, int]:
+    """Accepts connections (the kernel's backlog does) and never says a word."""
+    server = socket.create_server(("127.0.0.1", 0))
+    return server, server.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("answers", "url"),
+    [
+        (rtmp_answers, "rtmp://127.0.0.1:{port}/live"),
+        (clickhouse_answers, "clickhouse://127.0.0.1:{port}/default"),
+    ],
+)
+def test_an_endpoint_that_accepts_and_never_answers_fails_the_probe_in_seconds(
+    answers: Callable[[str], None], url: str
+) -> None:
+    server, port = silent_server()
+    began = time.monotonic()
+    with server, pytest.raises(TargetError, match=r"accepted the (TCP )?connection but did not"):
+        answers(url.format(port=port))
+    assert time.monotonic() - began < PROBE_TIMEOUT * 2
+
+
+def test_an_http_server_on_the_rtmp_port_is_not_an_rtmp_server() -> None:
+    """A TCP connect would pass; the RTMP handshake shows it is something else."""
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(TargetError, match="no RTMP server answered connect: ProtocolViolation"):
+            rtmp_answers(f"rtmp://127.0.0.1:{server.server_address[1]}/live")
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -10,7 +10,7 @@ from support.broadcaster import Broadcast, publish_url
 from support.eventually import eventually
 from support.observe import StreamEverywhere, observe, playlist_status
 from support.rtmp.client import Published, Refused
-from support.world import StreamRef, World
+from support.world import World
 
 
 @given("{name:Name} is a broadcaster")
@@ -24,14 +24,7 @@ def create_stream(context: Context, name: str, title: str) -> None:
     world: World = context.world
     reply = world.call(world.run.api.create_stream(world.token(name), {"title": title}))
     assert reply.status == 201, f"{name} could not create a stream: {reply.describe()}"
-    body = reply.body
-    world.streams[name] = StreamRef(
-        owner=name,
-        stream_id=body["stream_id"],
-        stream_key=body["stream_key"],
-        publish_url=body["publish_url"],
-        hls_url=body["hls_url"],
-    )
+    world.add_stream(name, reply.body)
 
 
 @when("{name:Name} creates a stream without a title")

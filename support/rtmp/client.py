@@ -17,9 +17,9 @@ import asyncio
 import contextlib
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from support.media.flv import FlvTag
@@ -28,6 +28,7 @@ from support.rtmp.connection import ClientConnection
 from support.rtmp.errors import LocalProtocolError, RemoteProtocolError
 from support.rtmp.messages import CommandMessage, DataMessage, MediaMessage, Message, SetChunkSize
 
+T = TypeVar("T")
 CHUNK_SIZE = 4096
 FLASH_VERSION = "FMLE/3.0 (compatible; NovaSuite)"
 
@@ -39,6 +40,13 @@ class Published:
     name: str
     connected_after: float
     started_after: float
+
+
+@dataclass(frozen=True)
+class Connected:
+    """The server answered connect with _result: an RTMP server is there (a probe's success)."""
+
+    after: float
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,9 @@ class ProtocolViolation:
     after: float
 
 
-PublishOutcome = Published | Refused | Unreachable | Unanswered | ProtocolViolation
+Failure = Refused | Unreachable | Unanswered | ProtocolViolation
+PublishOutcome = Published | Failure
+ProbeOutcome = Connected | Failure
 
 
 @dataclass(frozen=True)
@@ -129,17 +139,31 @@ class RtmpPublisher:
 
     async def publish(self) -> PublishOutcome:
         """Connect and ask to publish; Published once the server says NetStream.Publish.Start."""
+        outcome = await self._run(self._negotiate())
+        if not isinstance(outcome, Published):
+            await self.drop()
+        return outcome
+
+    async def probe(self) -> ProbeOutcome:
+        """Handshake and connect only, then hang up: is an RTMP server answering there?"""
+        outcome = await self._run(self._connect())
+        await self.drop()
+        return Connected(outcome) if isinstance(outcome, float) else outcome
+
+    async def _run(self, negotiation: Coroutine[Any, Any, T]) -> T | Failure:
         self._began = time.perf_counter()
         try:
             reader, writer = await asyncio.wait_for(
                 asyncio.open_connection(self.target.host, self.target.port), self.timeout
             )
         except TimeoutError:
+            negotiation.close()
             return Unreachable(
                 f"no TCP connection to {self.target.tc_url} within {self.timeout} s",
                 self._elapsed(),
             )
         except OSError as error:
+            negotiation.close()
             return Unreachable(f"cannot connect to {self.target.tc_url}: {error}", self._elapsed())
         self._writer = writer
         sock = writer.get_extra_info("socket")
@@ -147,14 +171,11 @@ class RtmpPublisher:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._ack_quickly()
         self._reader_task = asyncio.create_task(self._read_forever(reader), name="rtmp-reader")
-        outcome = await self._outcome()
-        if not isinstance(outcome, Published):
-            await self.drop()
-        return outcome
+        return await self._outcome(negotiation)
 
-    async def _outcome(self) -> PublishOutcome:
+    async def _outcome(self, negotiation: Coroutine[Any, Any, T]) -> T | Failure:
         try:
-            return await asyncio.wait_for(self._negotiate(), self.timeout)
+            return await asyncio.wait_for(negotiation, self.timeout)
         except TimeoutError:
             if not self._handshaken.is_set():
                 return Unreachable(
@@ -183,7 +204,8 @@ class RtmpPublisher:
             self._elapsed(),
         )
 
-    async def _negotiate(self) -> PublishOutcome:
+    async def _connect(self) -> float | Failure:
+        """Handshake, then connect to the application; seconds it took, or what went wrong."""
         self.connection.start()
         await self._flush()
         self._waiting_for = "the handshake"
@@ -208,7 +230,12 @@ class RtmpPublisher:
         answer = await self._reply(1.0)
         if not isinstance(answer, CommandMessage):
             return answer
-        connected_after = self._elapsed()
+        return self._elapsed()
+
+    async def _negotiate(self) -> PublishOutcome:
+        connected_after = await self._connect()
+        if not isinstance(connected_after, float):
+            return connected_after
         self._send(CommandMessage("releaseStream", 2.0, None, (self.target.name,)))
         self._send(CommandMessage("FCPublish", 3.0, None, (self.target.name,)))
         self._send(CommandMessage("createStream", 4.0, None))

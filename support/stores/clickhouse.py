@@ -39,12 +39,24 @@ class StreamAnalytics:
         )
 
 
+QUERY_TIMEOUT = 10.0
+
+
+def clickhouse_client(url: str, timeout: float) -> Client:
+    """A client that gives up after `timeout` s at every stage (the driver waits 300 s to read)."""
+    client = Client.from_url(url)
+    client.connection.connect_timeout = timeout
+    client.connection.send_receive_timeout = timeout
+    client.connection.sync_request_timeout = timeout
+    return client
+
+
 class ClickHouseChecker:
     def __init__(self, url: str) -> None:
         self.url = url
 
     def stream(self, stream_id: str) -> StreamAnalytics:
-        client = Client.from_url(self.url)
+        client = clickhouse_client(self.url, QUERY_TIMEOUT)
         try:
             rows = client.execute(SUMMARY, {"stream_id": stream_id})
         finally:
