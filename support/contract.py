@@ -99,3 +99,10 @@ def event_validator(definition: str) -> Draft202012Validator:
     """Built once per event kind: a crowd of viewers checks every frame it hears."""
     schema = {**events_schema(), "$ref": f"#/$defs/{definition}"}
     return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+@cache
+def stores() -> dict[str, Any]:
+    """The store names the suite reads (stores.json): tables, columns, keys and the topic."""
+    document: dict[str, Any] = json.loads((CONTRACT_DIR / "stores.json").read_text())
+    return document

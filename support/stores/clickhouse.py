@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from clickhouse_driver import Client
 
+from support.contract import stores
+
 SUMMARY = """
 SELECT
     uniqExactIf(event_id, event_type = 'stream.started') AS starts,
@@ -18,9 +20,14 @@ SELECT
     uniqExactIf(event_id, event_type = 'viewer.left') AS leaves,
     maxIf(peak_viewers, event_type = 'stream.ended') AS peak,
     uniqExact(event_id) AS events
-FROM nova_analytics.stream_events
+FROM {table}
 WHERE stream_id = %(stream_id)s
 """
+
+
+def summary_query() -> str:
+    """The per-stream aggregates, over the table the contract names (its columns are fixed)."""
+    return SUMMARY.format(table=stores()["clickhouse"]["table"])
 
 
 @dataclass(frozen=True)
@@ -58,7 +65,7 @@ class ClickHouseChecker:
     def stream(self, stream_id: str) -> StreamAnalytics:
         client = clickhouse_client(self.url, QUERY_TIMEOUT)
         try:
-            rows = client.execute(SUMMARY, {"stream_id": stream_id})
+            rows = client.execute(summary_query(), {"stream_id": stream_id})
         finally:
             client.disconnect()
         return StreamAnalytics(*(int(value) for value in rows[0]))

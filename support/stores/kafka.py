@@ -15,9 +15,9 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
-from support.contract import event_problems
+from support.contract import event_problems, stores
 
-TOPIC = "stream_events"
+TOPIC: str = stores()["kafka"]["topic"]
 QUIET_POLLS = 2
 
 
