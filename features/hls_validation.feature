@@ -7,7 +7,8 @@ Feature: HLS validation
     * Every playlist, and every reload of it, follows RFC 8216; every segment is MPEG-TS that
       starts with a keyframe and lasts what the playlist says; the timeline runs on without gaps.
     * A stream can be watched within 5 seconds of its broadcaster going live.
-    * The segments decode to the video and sound that were published: 25 frames a second.
+    * The segments decode to the video and sound that were published, at the frame rate the
+      broadcaster's encoder announced.
     * When the broadcast ends, the playlist stops growing and then disappears. (nginx-rtmp never
       marks the end inside the playlist.)
     * No HLS address or playlist reveals the stream key; nothing is served for a stream that
@@ -32,7 +33,7 @@ Feature: HLS validation
     Scenario: What Ben downloads is what Ada published
       Given Ada has gone live
       When Ben watches Ada's stream for 3 seconds
-      Then what Ben downloaded decodes to 25 frames a second with sound
+      Then what Ben downloaded decodes at the frame rate Ada published, with sound
 
   Rule: Only a live stream has a playlist
 

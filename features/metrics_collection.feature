@@ -62,7 +62,8 @@ Feature: Metrics collection
         | active streams     | 0      |
 
     Scenario: A stream's duration is observed once
-      Given Ada has broadcast 2 seconds of video
+      Given Ada's stream has waited 2 seconds to go live
+      And Ada has broadcast 2 seconds of video
       And the platform's metrics have been read
       When Ada ends the broadcast
       Then the stream durations have gained one observation of about as long as Ada was live

@@ -10,11 +10,17 @@ from dataclasses import dataclass, field
 from support.media.fixture import clip, looped
 from support.rtmp.client import Published, PublishOutcome, RtmpPublisher
 
+# How closely a duration the platform reports must match the broadcaster's own clock. Scenarios
+# that check durations let more time than this pass between creating a stream and going live,
+# so a duration measured from the stream's creation instead of its start is caught.
+DURATION_TOLERANCE = 0.5
+
 
 @dataclass
 class Broadcast:
     publisher: RtmpPublisher
     outcome: PublishOutcome
+    answered_at: float = field(default_factory=time.time)  # when the outcome was known
     live_since: float | None = None  # time.time() at NetStream.Publish.Start
     ended_at: float | None = None
     _media: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -42,6 +48,25 @@ class Broadcast:
                 name="broadcast-media",
             )
         return broadcast
+
+    @property
+    def frame_rate(self) -> float:
+        """The frame rate the broadcaster's metadata (onMetaData) announced."""
+        return float(clip().metadata["framerate"])
+
+    @property
+    def live_for(self) -> float:
+        """Seconds from NetStream.Publish.Start to the end, by the broadcaster's clock."""
+        if self.live_since is None or self.ended_at is None:
+            raise AssertionError(f"the broadcast has not both started and ended: {self.outcome}")
+        return self.ended_at - self.live_since
+
+    def check_duration(self, reported: float, where: str) -> None:
+        """A duration the platform reports (`where`) matches how long the broadcast was live."""
+        assert abs(reported - self.live_for) <= DURATION_TOLERANCE, (
+            f"{where} says the stream lasted {reported:.2f} s; it was live for "
+            f"{self.live_for:.2f} s (tolerance {DURATION_TOLERANCE} s)"
+        )
 
     @property
     def media_error(self) -> BaseException | None:

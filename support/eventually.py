@@ -53,3 +53,24 @@ def eventually(check: Callable[[], T], *, within: float, every: float = 0.05, wh
                 f"what was seen, in order:\n{history}"
             )
         time.sleep(every)
+
+
+def throughout(
+    check: Callable[[], None], *, until: float, every: float = 0.25, what: str = ""
+) -> int:
+    """Call `check` until the wall-clock instant `until` (time.time()), at least once; the first
+    AssertionError fails at once. For "never": a thing that must not appear within a window.
+    Returns how many times it held."""
+    held = 0
+    while True:
+        try:
+            check()
+        except AssertionError as failure:
+            subject = what or getattr(check, "__name__", "the check")
+            raise AssertionError(
+                f"{subject} stopped holding after {held} checks: {failure}"
+            ) from None
+        held += 1
+        if time.time() >= until:
+            return held
+        time.sleep(min(every, max(0.0, until - time.time())))

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from support.eventually import scaled, throughout
 from support.hls import fetch
 
 if TYPE_CHECKING:
+    from support.target import Target
     from support.world import Run
 
 
@@ -59,3 +61,26 @@ def observe(run: Run, token: str, stream_id: str) -> StreamEverywhere:
 def playlist_status(run: Run, hls_url: str) -> int:
     status, _ = run.loop.run(fetch(run.api.session, hls_url))
     return status
+
+
+def hls_url_of(target: Target, stream_id: str) -> str:
+    """contract: HLS. A stream's playlist is at {hls_url}/{stream_id}/index.m3u8."""
+    return f"{target.hls_url.rstrip('/')}/{stream_id}/index.m3u8"
+
+
+# contract: HLS. 1 s fragments: a publisher let in would have a playlist within two of them.
+FRAGMENT_SECONDS = 1.0
+
+
+def never_served(run: Run, hls_url: str, *, since: float) -> int:
+    """No playlist at `hls_url`, from now until two fragment durations after `since` (when a
+    publish attempt was answered): earlier, a 404 proves nothing, as no fragment could exist
+    yet. Returns how many times the playlist was asked for."""
+
+    def not_served() -> None:
+        status = playlist_status(run, hls_url)
+        assert status == 404, f"a playlist is served (HTTP {status}) at {hls_url}"
+
+    return throughout(
+        not_served, until=since + scaled(2 * FRAGMENT_SECONDS), what="no playlist being served"
+    )

@@ -36,8 +36,21 @@ class Watching:
 
 @dataclass(frozen=True)
 class RoomRefused:
+    """The platform answered the upgrade with an HTTP error status."""
+
     status: int
     body: str
+
+
+@dataclass(frozen=True)
+class RoomUnreachable:
+    """No answer to the upgrade: the connection failed or timed out."""
+
+    reason: str
+
+
+CLOSE_NORMAL = 1000  # RFC 6455 7.4.1
+RoomOutcome = Watching | RoomRefused | RoomUnreachable
 
 
 @dataclass
@@ -50,7 +63,7 @@ class Viewer:
     _socket: aiohttp.ClientWebSocketResponse | None = None
     _reader: asyncio.Task[None] | None = None
 
-    async def connect(self, session: aiohttp.ClientSession) -> Watching | RoomRefused:
+    async def connect(self, session: aiohttp.ClientSession) -> RoomOutcome:
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT):
                 self._socket = await session.ws_connect(self.url, autoping=True)
@@ -59,7 +72,7 @@ class Viewer:
             return RoomRefused(refused.status, refused.message)
         except (aiohttp.ClientError, TimeoutError) as error:
             self.closed.set()
-            return RoomRefused(0, f"no answer from {self.url}: {error!r}")
+            return RoomUnreachable(f"no answer from {self.url}: {error!r}")
         self._reader = asyncio.create_task(self._read(self._socket), name=f"viewer-{self.name}")
         return Watching()
 
@@ -83,11 +96,16 @@ class Viewer:
         return "\n".join(lines)
 
     async def close(self) -> None:
+        """Close the page: a close frame, then the platform's answering one (RFC 6455 5.5.1);
+        `close_code` is then the code the platform answered, 1006 if it never did."""
         if self._socket is not None:
             await self._socket.close()
         if self._reader is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
+        if self._socket is not None:
+            self.close_code = self._socket.close_code
+        self.closed.set()
 
 
 def parse_frame(text: str) -> Frame:
@@ -122,7 +140,7 @@ async def open_pages(
     viewers = [Viewer(name, url) for name in names]
     gate = asyncio.Semaphore(at_once)
 
-    async def open_one(viewer: Viewer) -> Watching | RoomRefused:
+    async def open_one(viewer: Viewer) -> RoomOutcome:
         async with gate:
             return await viewer.connect(session)
 
@@ -135,7 +153,7 @@ async def open_pages(
     refusals = [
         f"{v.name}: {o}"
         for v, o in zip(viewers, outcomes, strict=True)
-        if isinstance(o, RoomRefused)
+        if not isinstance(o, Watching)
     ]
     return viewers, refusals
 

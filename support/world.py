@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from support.stores.kafka import KafkaChecker
 from support.stores.postgres import PostgresChecker
 from support.stores.redis import RedisChecker
 from support.target import Target, check_stream_urls
-from support.viewer import RoomRefused, Viewer, Watching
+from support.viewer import RoomOutcome, Viewer
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -65,6 +66,12 @@ class StreamRef:
     stream_key: str
     publish_url: str
     hls_url: str
+    created_at: float = field(default_factory=time.time)
+
+    def wait_until_aged(self, seconds: float) -> None:
+        """Real time between creating a stream and going live, so that a duration counted from
+        the creation is told apart from one counted from the start (more than the tolerance)."""
+        time.sleep(max(0.0, self.created_at + seconds - time.time()))
 
 
 @dataclass
@@ -80,9 +87,7 @@ class World:
     attempts: dict[str, Broadcast] = field(default_factory=dict)
     viewers: dict[str, Viewer] = field(default_factory=dict)
     crowd: list[Viewer] = field(default_factory=list)
-    # How much of each viewer's transcript there was when they closed the page.
-    heard_before_leaving: dict[str, int] = field(default_factory=dict)
-    refused_rooms: dict[str, RoomRefused | Watching] = field(default_factory=dict)
+    room_outcomes: dict[str, RoomOutcome] = field(default_factory=dict)
     metrics_before: Scrape | None = None
     hls: dict[str, LiveReport] = field(default_factory=dict)
     playbacks: dict[str, Playback] = field(default_factory=dict)
@@ -112,6 +117,10 @@ class World:
 
     def stream_of(self, owner: str) -> StreamRef:
         return known(self.streams, owner, f"{owner} has no stream in this scenario")
+
+    def last_attempt_answered(self) -> float:
+        """When the last publish attempt of the scenario was answered (0 if there was none)."""
+        return max((attempt.answered_at for attempt in self.attempts.values()), default=0.0)
 
     def phantom_stream(self) -> str:
         """The id of a stream that does not exist, remembered so checks can look for it too."""
