@@ -12,6 +12,8 @@ Feature: Broadcaster lifecycle
       from going live, not from creating the stream), is no longer
       active, is announced in its room, and a "stream ended" event is published.
     * A broadcaster whose connection drops is ended within 5 seconds.
+    * Only a live stream can be joined: before it goes live and after it ends, a viewer is told
+      it is not live.
     * Refused: a wrong key, a stream that does not exist, someone else's stream, an ended
       stream's key, a second broadcaster while the stream is live.
 
@@ -31,6 +33,18 @@ Feature: Broadcaster lifecycle
     Scenario: A stream nobody publishes stays waiting
       Then Ada's stream is waiting to go live
       And Ada's stream has no video to watch
+
+  Rule: Only a live stream can be joined
+
+    Scenario: Nobody can join a stream before it goes live
+      When Ben tries to join Ada's stream
+      Then Ben is told the stream is not live
+
+    Scenario: Nobody can join a stream after it ended
+      Given Ada has broadcast 1 second of video
+      And Ada has ended the broadcast
+      When Ben tries to join Ada's stream
+      Then Ben is told the stream is not live
 
   Rule: Ending the broadcast ends the stream everywhere
 

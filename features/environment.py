@@ -18,7 +18,7 @@ from behave.fixture import fixture, use_fixture_by_tag
 from behave.model import Scenario, Step
 from behave.runner import Context
 
-from support.api import ApiClient
+from support.api import STREAM_ACTIONS, ApiClient
 from support.hls.browser import PlayerPage, serve_player
 from support.identity import TokenIssuer
 from support.loop import RunLoop
@@ -39,8 +39,13 @@ def parse_name(text: str) -> str:
     return text
 
 
-# People in steps are capitalised first names: "Ada", "Ben".
-register_type(Name=parse_name)
+@parse.with_pattern("|".join(sorted(STREAM_ACTIONS, key=len, reverse=True)))
+def parse_stream_action(text: str) -> str:
+    return text
+
+
+# People in steps are capitalised first names: "Ada", "Ben"; calls on a stream are its verbs.
+register_type(Name=parse_name, StreamAction=parse_stream_action)
 
 
 def say(message: str) -> None:

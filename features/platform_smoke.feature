@@ -7,6 +7,8 @@ Feature: The platform is up and guards its API
     * A new stream waits to go live ("preparing") until its broadcaster publishes.
     * The stream key is a secret between the platform and the stream's creator.
     * Every call to the API carries a valid token; anything else is refused as not signed in.
+    * A stream that does not exist is not found; a question the API cannot answer is refused as
+      a bad request, never with a server error.
 
   Background:
     Given Ada is a broadcaster
@@ -39,3 +41,34 @@ Feature: The platform is up and guards its API
   Scenario: A stream needs a title
     When Ada creates a stream without a title
     Then Ada is told the stream needs a title
+
+  @security
+  Scenario Outline: A visitor without a token cannot <act> a stream
+    Given Ada has created a stream called "Morning run"
+    When a visitor with no token tries to <act> Ada's stream
+    Then the visitor is refused as not signed in
+
+    Examples:
+      | act     |
+      | look at |
+      | join    |
+      | leave   |
+
+  @security
+  Scenario: A visitor without a token cannot create a stream
+    When a visitor with no token tries to create a stream
+    Then the visitor is refused as not signed in
+
+  Scenario Outline: Ada <acts> a stream that does not exist
+    When Ada <acts> a stream that does not exist
+    Then Ada is told the stream is not found
+
+    Examples:
+      | acts     |
+      | looks at |
+      | joins    |
+      | leaves   |
+
+  Scenario: Streams cannot be listed by a status that does not exist
+    When Ada asks for the streams that are "streaming"
+    Then Ada is told there is no such status

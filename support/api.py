@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -96,3 +97,16 @@ class ApiClient:
 
     async def leave(self, token: str | None, stream_id: str) -> Reply:
         return await self.call("POST", f"/api/v1/streams/{stream_id}/leave", token=token)
+
+
+StreamCall = Callable[[ApiClient], Callable[[str | None, str], Awaitable[Reply]]]
+
+# The calls on one stream, as scenarios speak of them ("Ben joins", "a visitor tries to join").
+STREAM_ACTIONS: dict[str, StreamCall] = {
+    "look at": lambda api: api.get_stream,
+    "looks at": lambda api: api.get_stream,
+    "join": lambda api: api.join,
+    "joins": lambda api: api.join,
+    "leave": lambda api: api.leave,
+    "leaves": lambda api: api.leave,
+}

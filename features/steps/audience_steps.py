@@ -29,6 +29,19 @@ def joins(context: Context, viewer: str, owner: str) -> None:
     join(context.world, viewer, owner)
 
 
+@when("{viewer:Name} tries to join {owner:Name}'s stream")
+def tries_to_join(context: Context, viewer: str, owner: str) -> None:
+    world: World = context.world
+    stream_id = world.stream_of(owner).stream_id
+    world.replies[viewer] = world.call(world.run.api.join(world.token(viewer), stream_id))
+
+
+@then("{viewer:Name} is told the stream is not live")
+def told_not_live(context: Context, viewer: str) -> None:
+    reply = context.world.reply_to(viewer)
+    assert reply.status == 409, f"{viewer} should be told 409, not live: {reply.describe()}"
+
+
 @given("{viewer:Name} has left {owner:Name}'s stream")
 @when("{viewer:Name} leaves {owner:Name}'s stream")
 @when("{viewer:Name} leaves {owner:Name}'s stream again")

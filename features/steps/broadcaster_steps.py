@@ -6,6 +6,7 @@ import parse
 from behave import given, register_type, then, when
 from behave.runner import Context
 
+from support.api import STREAM_ACTIONS
 from support.broadcaster import Broadcast, publish_url
 from support.eventually import eventually
 from support.observe import StreamEverywhere, hls_url_of, never_served, observe
@@ -85,6 +86,34 @@ def creator_shown_key(context: Context, name: str) -> None:
     assert reply.status == 200, f"{name} could not look at the stream: {reply.describe()}"
     shown = reply.body.get("stream_key")
     assert shown == stream.stream_key, f"{name} should see the key of her own stream, saw {shown!r}"
+
+
+@when("{name:Name} {action:StreamAction} a stream that does not exist")
+def act_on_missing_stream(context: Context, name: str, action: str) -> None:
+    world: World = context.world
+    act = STREAM_ACTIONS[action](world.run.api)
+    world.replies[name] = world.call(act(world.token(name), world.phantom_stream()))
+
+
+@then("{name:Name} is told the stream is not found")
+def told_not_found(context: Context, name: str) -> None:
+    reply = context.world.reply_to(name)
+    assert reply.status == 404, f"{name} should be told 404 not found: {reply.describe()}"
+
+
+@when('{name:Name} asks for the streams that are "{status}"')
+def list_by_status(context: Context, name: str, status: str) -> None:
+    world: World = context.world
+    world.replies[name] = world.call(world.run.api.streams(world.token(name), status=status))
+
+
+@then("{name:Name} is told there is no such status")
+def told_no_such_status(context: Context, name: str) -> None:
+    reply = context.world.reply_to(name)
+    assert reply.status == 400, f"{name} should be told 400, a bad request: {reply.describe()}"
+    assert "status" in reply.body["message"], (
+        f"the refusal does not name the status: {reply.describe()}"
+    )
 
 
 @then("{name:Name} is told the stream needs a title")

@@ -3,6 +3,7 @@
 from behave import then, when
 from behave.runner import Context
 
+from support.api import STREAM_ACTIONS
 from support.identity import visitor_token
 from support.world import World
 
@@ -19,3 +20,18 @@ def visitor_refused(context: Context) -> None:
     reply = context.world.reply_to("visitor")
     assert reply.status == 401, f"the visitor should be refused with 401: {reply.describe()}"
     assert reply.error == "unauthorized", f"expected the error 'unauthorized': {reply.describe()}"
+
+
+@when("a visitor with {credentials} tries to create a stream")
+def visitor_creates(context: Context, credentials: str) -> None:
+    world: World = context.world
+    token = visitor_token(world.run.tokens, credentials)
+    world.replies["visitor"] = world.call(world.run.api.create_stream(token, {"title": "mine"}))
+
+
+@when("a visitor with {credentials} tries to {action:StreamAction} {owner:Name}'s stream")
+def visitor_acts_on_stream(context: Context, credentials: str, action: str, owner: str) -> None:
+    world: World = context.world
+    token = visitor_token(world.run.tokens, credentials)
+    act = STREAM_ACTIONS[action](world.run.api)
+    world.replies["visitor"] = world.call(act(token, world.stream_of(owner).stream_id))
