@@ -38,6 +38,23 @@ Feature: Metrics collection
         | streams ended   | 1      |
         | publish ends    | 1      |
 
+    Scenario: Open stream pages are counted
+      Given the platform's metrics have been read
+      When Ben opens Ada's stream page
+      And Cleo opens Ada's stream page
+      And Cleo closes Ada's stream page
+      Then the metrics have changed by:
+        | metric            | change |
+        | open stream pages | 1      |
+
+    Scenario: Every event a room sends is timed
+      Given Ben is watching Ada's stream page
+      And the platform's metrics have been read
+      When Ada goes live
+      Then the metrics have changed by:
+        | metric                | change |
+        | room deliveries timed | 1      |
+
     Scenario: Joins and leaves move the viewer metrics
       Given Ada has gone live
       And the platform's metrics have been read

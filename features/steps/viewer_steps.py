@@ -27,6 +27,7 @@ def page_of(world: World, owner: str) -> str:
 
 
 @given("{viewer:Name} is watching {owner:Name}'s stream page")
+@when("{viewer:Name} opens {owner:Name}'s stream page")
 def watching(context: Context, viewer: str, owner: str) -> None:
     world: World = context.world
     watcher = Viewer(viewer, page_of(world, owner))
