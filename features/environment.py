@@ -1,3 +1,5 @@
+# mypy: disallow-untyped-decorators=False
+# (behave's step and fixture decorators carry no types)
 """behave hooks: resolve the target (booting the embedded stack if none is configured), hold the
 run's loop and clients, give each scenario a fresh world, and keep evidence of failures."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -99,7 +99,7 @@ class ApiClient:
         return await self.call("POST", f"/api/v1/streams/{stream_id}/leave", token=token)
 
 
-StreamCall = Callable[[ApiClient], Callable[[str | None, str], Awaitable[Reply]]]
+StreamCall = Callable[[ApiClient], Callable[[str | None, str], Coroutine[Any, Any, Reply]]]
 
 # The calls on one stream, as scenarios speak of them ("Ben joins", "a visitor tries to join").
 STREAM_ACTIONS: dict[str, StreamCall] = {

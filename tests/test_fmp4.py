@@ -10,6 +10,7 @@ import pytest
 from support.hls.playlist import Playlist
 from support.media import fmp4
 from support.media.fixture import fixture_path
+from support.media.segments import DURATION_MATCHES, KEYFRAME_FIRST, TIMELINE
 from support.verdict import Check, Rule, failures, warnings
 
 
@@ -58,7 +59,7 @@ def test_ffmpegs_fmp4_passes_every_rule(packaged: Path) -> None:
     checks = judge(init, segments)
     assert failed(checks) == set()
     assert warnings(checks) == []
-    assert {fmp4.TIMELINE, fmp4.KEYFRAME_FIRST, fmp4.TFDT_PRESENT} <= {c.rule for c in checks}
+    assert {TIMELINE, KEYFRAME_FIRST, fmp4.TFDT_PRESENT} <= {c.rule for c in checks}
 
 
 @pytest.mark.parametrize(
@@ -98,19 +99,19 @@ def test_a_broken_segment_fails_its_rule(packaged: Path, break_segment: object, 
 def test_segments_out_of_order_break_the_timeline_and_the_fragment_numbers(packaged: Path) -> None:
     init, segments = parts(packaged)
     found = failed(judge(init, [segments[1], segments[0]]))
-    assert {fmp4.TIMELINE, fmp4.SEQUENCE_GROWS} <= found
+    assert {TIMELINE, fmp4.SEQUENCE_GROWS} <= found
 
 
 def test_a_skipped_segment_breaks_the_timeline(packaged: Path) -> None:
     init, segments = parts(packaged)
-    assert fmp4.TIMELINE in failed(judge(init, [segments[0], segments[2]]))
+    assert TIMELINE in failed(judge(init, [segments[0], segments[2]]))
 
 
 def test_a_wrong_extinf_is_a_warning(packaged: Path) -> None:
     init, segments = parts(packaged)
     checks = judge(init, [(segments[0][0], 2.0)])
     assert failed(checks) == set()
-    assert {c.rule for c in warnings(checks)} == {fmp4.DURATION_MATCHES}
+    assert {c.rule for c in warnings(checks)} == {DURATION_MATCHES}
 
 
 def test_a_segment_cut_between_keyframes_does_not_start_with_one(tmp_path: Path) -> None:
@@ -122,5 +123,5 @@ def test_a_segment_cut_between_keyframes_does_not_start_with_one(tmp_path: Path)
         check=True,
     )  # fmt: skip
     init, segments = parts(tmp_path)
-    assert fmp4.KEYFRAME_FIRST in failed(judge(init, segments))
-    assert fmp4.KEYFRAME_FIRST not in failed(judge(init, segments[:1]))
+    assert KEYFRAME_FIRST in failed(judge(init, segments))
+    assert KEYFRAME_FIRST not in failed(judge(init, segments[:1]))

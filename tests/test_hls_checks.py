@@ -11,7 +11,8 @@ from support.hls import reloads
 from support.hls.browser import Playback
 from support.hls.playlist import Playlist, check_playlist, check_response
 from support.hls.reloads import PlaylistHistory, compare
-from support.media import ts
+from support.media import ffprobe, ts
+from support.media.segments import DURATION_MATCHES, KEYFRAME_FIRST
 from support.verdict import Check, Rule, failures, warnings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hls"
@@ -144,7 +145,7 @@ def test_the_good_segments_pass_every_packet_rule() -> None:
     _, second = ts.check_segment(SEGMENT_1, 1.0)
     assert ts.check_continuity(first, second).passed
     assert len(first.video_pts) == 25
-    assert failed_rules(ts.check_playable(SEGMENT_0)) == set()
+    assert failed_rules(ffprobe.check_playable(SEGMENT_0)) == set()
 
 
 def corrupt(data: bytes, at: int, value: int) -> bytes:
@@ -162,7 +163,7 @@ def first_idr_at(data: bytes) -> int:
         (corrupt(SEGMENT_0, 188 * 3, 0x48), 1.0, ts.SYNC_BYTES),
         (SEGMENT_0[376:], 1.0, ts.PAT_AND_PMT),
         (SEGMENT_0[: 188 * 10] + SEGMENT_0[188 * 11 :], 1.0, ts.CONTINUITY),
-        (corrupt(SEGMENT_0, first_idr_at(SEGMENT_0), 0x41), 1.0, ts.KEYFRAME_FIRST),
+        (corrupt(SEGMENT_0, first_idr_at(SEGMENT_0), 0x41), 1.0, KEYFRAME_FIRST),
     ],
 )
 def test_a_broken_segment_fails_its_rule(broken: bytes, extinf: float, rule: Rule) -> None:
@@ -174,7 +175,7 @@ def test_a_broken_segment_fails_its_rule(broken: bytes, extinf: float, rule: Rul
     ("deviant", "extinf", "rule"),
     [
         (SEGMENT_0[188:376] + SEGMENT_0[:188] + SEGMENT_0[376:], 1.0, ts.PAT_PMT_FIRST),
-        (SEGMENT_0, 2.0, ts.DURATION_MATCHES),
+        (SEGMENT_0, 2.0, DURATION_MATCHES),
     ],
 )
 def test_a_broken_should_is_a_warning_not_a_failure(
@@ -192,11 +193,11 @@ def test_segments_out_of_order_break_the_timeline() -> None:
 
 
 def test_ffprobe_rejects_what_is_not_a_segment() -> None:
-    assert ts.DECODABLE in failed_rules(ts.check_playable(b"\x47" + b"\x00" * 187 * 3))
+    assert ffprobe.DECODABLE in failed_rules(ffprobe.check_playable(b"\x47" + b"\x00" * 187 * 3))
 
 
 def test_decoding_counts_the_frames() -> None:
-    video, audio = ts.decoded_frames(SEGMENT_0 + SEGMENT_1)
+    video, audio = ffprobe.decoded_frames(SEGMENT_0 + SEGMENT_1)
     assert video == 50
     assert audio > 0
 

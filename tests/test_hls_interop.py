@@ -18,9 +18,9 @@ from aiohttp import web
 
 from support.eventually import eventually
 from support.hls.live import LiveReport, watch
-from support.media import fmp4, ts
+from support.media import ffprobe, fmp4, ts
 from support.media.fixture import fixture_path
-from support.media.ts import decoded_frames
+from support.media.segments import TIMELINE
 from support.verdict import failures
 
 FFMPEG = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
@@ -101,9 +101,9 @@ def test_fmp4_from_ffmpeg_passes_and_decodes_with_its_initialization_section(
     judged(report)
     assert list(report.inits) == ["init.mp4"], "the initialization section is fetched once"
     rules = {check.rule for check in report.checks}
-    assert {fmp4.TFDT_PRESENT, fmp4.TIMELINE} <= rules
+    assert {fmp4.TFDT_PRESENT, TIMELINE} <= rules
     assert ts.SYNC_BYTES not in rules, "fMP4 segments are not judged as MPEG-TS"
-    video, audio = decoded_frames(report.media())
+    video, audio = ffprobe.decoded_frames(report.media())
     assert (video, audio > 0) == (75, True)
 
 
@@ -135,10 +135,10 @@ def encoded(pixel_format: str, profile: str | None = None) -> bytes:
     [("yuv420p", "baseline"), ("yuv420p", "main"), ("yuv420p", "high")],
 )
 def test_what_browsers_decode_is_playable(pixel_format: str, profile: str) -> None:
-    assert failures(ts.check_playable(encoded(pixel_format, profile))) == []
+    assert failures(ffprobe.check_playable(encoded(pixel_format, profile))) == []
 
 
 @pytest.mark.parametrize("pixel_format", ["yuv444p", "yuv422p", "yuv420p10le"])
 def test_what_browsers_cannot_decode_fails_the_playable_video_rule(pixel_format: str) -> None:
-    failed = {check.rule for check in failures(ts.check_playable(encoded(pixel_format)))}
-    assert failed == {ts.PLAYABLE_VIDEO}
+    failed = {check.rule for check in failures(ffprobe.check_playable(encoded(pixel_format)))}
+    assert failed == {ffprobe.PLAYABLE_VIDEO}

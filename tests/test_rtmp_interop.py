@@ -11,8 +11,8 @@ import pytest
 
 from support.api import ApiClient
 from support.identity import Person, TokenIssuer
+from support.media.ffprobe import streams
 from support.media.fixture import clip, looped
-from support.media.ts import probe
 from support.rtmp.client import Published, Refused, RtmpPublisher
 from support.target import Target
 
@@ -51,7 +51,7 @@ def test_nginx_packages_every_frame_the_publisher_sent(target: Target, issuer: T
         time.sleep(0.1)
     base = playlist_url.rsplit("/", 1)[0]
     packaged = b"".join(download(f"{base}/{segment}") for segment in segments)
-    video = next(s for s in probe(packaged, count_frames=True) if s["codec_type"] == "video")
+    video = next(s for s in streams(packaged, count_frames=True) if s["codec_type"] == "video")
     assert video["profile"] == "Constrained Baseline"
     assert int(video["nb_read_frames"]) == sent == 112
 

@@ -34,6 +34,7 @@ pytestmark = pytest.mark.stack
 def create(http: Http, token: str, title: str = "Morning run") -> dict[str, Any]:
     status, body = http.call("POST", "/api/v1/streams", token=token, body={"title": title})
     assert status == 201, body
+    assert isinstance(body, dict)
     return body
 
 

@@ -1,3 +1,5 @@
+# mypy: disallow-untyped-decorators=False
+# (behave's step and fixture decorators carry no types)
 """The audience: viewers joining and leaving a stream, and the counts the platform keeps."""
 
 from behave import given, then, when

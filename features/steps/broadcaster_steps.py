@@ -1,3 +1,5 @@
+# mypy: disallow-untyped-decorators=False
+# (behave's step and fixture decorators carry no types)
 """Broadcasters and their streams: creating, looking at, and the state a stream is in."""
 
 from collections.abc import Callable

@@ -1,3 +1,5 @@
+# mypy: disallow-untyped-decorators=False
+# (behave's step and fixture decorators carry no types)
 """What the platform reports: Prometheus metrics, the Kafka event stream, the analytics."""
 
 import json

@@ -1,3 +1,5 @@
+# mypy: disallow-untyped-decorators=False
+# (behave's step and fixture decorators carry no types)
 """Playlists and segments: what a viewer downloads over HLS, and what a browser makes of it."""
 
 import time
@@ -11,7 +13,7 @@ from support.hls import fetch
 from support.hls.browser import play
 from support.hls.live import watch
 from support.hls.playlist import Playlist
-from support.media.ts import decoded_frames
+from support.media.ffprobe import decoded_frames
 from support.observe import playlist_status
 from support.report.warnings import attach_warnings
 from support.world import World

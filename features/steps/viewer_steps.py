@@ -1,3 +1,5 @@
+# mypy: disallow-untyped-decorators=False
+# (behave's step and fixture decorators carry no types)
 """Viewers: people with a stream's page open, and what its room tells them."""
 
 import allure

@@ -1,3 +1,5 @@
+# mypy: disallow-untyped-decorators=False
+# (behave's step and fixture decorators carry no types)
 """Visitors: people who use the API without (valid) credentials."""
 
 from behave import then, when

@@ -19,6 +19,7 @@ from support.hls import get
 from support.hls.playlist import PARSES, Playlist, Segment, check_playlist, check_response
 from support.hls.reloads import PlaylistHistory
 from support.media import fmp4, ts
+from support.media.ffprobe import check_playable
 from support.verdict import MUST, Check, Rule, failures, warnings
 
 SEGMENT_SERVED = Rule("every segment the playlist lists is served", MUST, "contract: HLS")
@@ -143,7 +144,7 @@ async def download(
         checks, timeline = ts.check_segment(data, segment.duration)
         report.checks += checks
         if not report.segments:
-            report.checks += await asyncio.to_thread(ts.check_playable, data)
+            report.checks += await asyncio.to_thread(check_playable, data)
         if (
             before is not None
             and isinstance(before.timeline, ts.Segment)
@@ -159,7 +160,7 @@ async def download(
     checks, fragments = fmp4.check_segment(data, parsed_init, segment.duration)
     report.checks += checks
     if not report.segments:
-        report.checks += await asyncio.to_thread(ts.check_playable, init_data + data)
+        report.checks += await asyncio.to_thread(check_playable, init_data + data)
     if (
         before is not None
         and isinstance(before.timeline, fmp4.Fragmented)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from support.media.ts import DURATION_MATCHES, KEYFRAME_FIRST, TIMELINE
+from support.media.segments import DURATION_MATCHES, KEYFRAME_FIRST, TIMELINE
 from support.verdict import MUST, Check, Rule
 
 CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"mvex", b"moof", b"traf", b"edts"}

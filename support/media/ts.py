@@ -7,12 +7,10 @@ packets (SHOULD): ffmpeg's HLS muxer, for one, writes an SDT first.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
+from support.media.segments import DURATION_MATCHES, KEYFRAME_FIRST, TIMELINE
 from support.verdict import MUST, SHOULD, Check, Rule
 
 PACKET = 188
@@ -27,22 +25,6 @@ SYNC_BYTES = Rule("every packet starts with the sync byte 0x47", MUST, "ISO/IEC 
 PAT_AND_PMT = Rule("each segment carries a PAT and a PMT", MUST, "RFC 8216 3.2")
 PAT_PMT_FIRST = Rule("the first two packets are the PAT and the PMT", SHOULD, "RFC 8216 3.2")
 CONTINUITY = Rule("continuity counters without gaps", MUST, "ISO/IEC 13818-1 2.4.3.3")
-KEYFRAME_FIRST = Rule(
-    "the segment starts with a keyframe (IDR)", MUST,
-    "contract: HLS (RFC 8216 4.3.5.1 leaves it to EXT-X-INDEPENDENT-SEGMENTS)",
-)  # fmt: skip
-DURATION_MATCHES = Rule("the media lasts what EXTINF says", SHOULD, "RFC 8216 4.3.2.1")
-TIMELINE = Rule(
-    "timestamps run on from segment to segment (or EXT-X-DISCONTINUITY)", MUST,
-    "RFC 8216 4.3.2.3",
-)  # fmt: skip
-DECODABLE = Rule("the segment decodes (ffprobe)", MUST, "RFC 8216 3")
-PLAYABLE_VIDEO = Rule(
-    "video a browser decodes: H.264 Baseline, Main or High, 8-bit 4:2:0", MUST, "contract: HLS"
-)
-PLAYABLE_AUDIO = Rule("audio a browser decodes: AAC-LC", MUST, "contract: HLS")
-BROWSER_H264_PROFILES = ("Baseline", "Constrained Baseline", "Main", "High")
-BROWSER_PIXEL_FORMATS = ("yuv420p", "yuvj420p")
 
 
 @dataclass
@@ -215,56 +197,3 @@ def check_continuity(before: Segment, after: Segment) -> Check:
         0 < gap <= 2 * interval + 1e-3,
         f"{gap * 1000:.1f} ms from one segment's last frame to the next one's first",
     )
-
-
-def probe(data: bytes, *, count_frames: bool = False) -> list[dict[str, Any]]:
-    """ffprobe's streams of these bytes (one or more segments); counting frames decodes them."""
-    result = subprocess.run(
-        ["ffprobe", "-v", "error", *(["-count_frames"] if count_frames else []),
-         "-show_entries", "stream=codec_type,codec_name,profile,pix_fmt,nb_read_frames",
-         "-of", "json", "-i", "pipe:0"],
-        input=data, capture_output=True, timeout=60, check=False,
-    )  # fmt: skip
-    if result.returncode != 0:
-        raise AssertionError(
-            f"ffprobe could not read the segments: {result.stderr.decode()[-300:]}"
-        )
-    streams: list[dict[str, Any]] = json.loads(result.stdout).get("streams", [])
-    return streams
-
-
-def check_playable(data: bytes) -> list[Check]:
-    """ffprobe's view of a segment (fMP4: with its initialization section in front)."""
-    try:
-        streams = probe(data)
-    except AssertionError as error:
-        return [DECODABLE.check(False, str(error))]
-    video = [s for s in streams if s.get("codec_type") == "video"]
-    audio = [s for s in streams if s.get("codec_type") == "audio"]
-    return [
-        DECODABLE.check(
-            bool(video), f"streams {[(s.get('codec_type'), s.get('codec_name')) for s in streams]}"
-        ),
-        PLAYABLE_VIDEO.check(
-            bool(video)
-            and all(
-                s.get("codec_name") == "h264"
-                and s.get("profile") in BROWSER_H264_PROFILES
-                and s.get("pix_fmt") in BROWSER_PIXEL_FORMATS
-                for s in video
-            ),
-            f"{[(s.get('codec_name'), s.get('profile'), s.get('pix_fmt')) for s in video]}",
-        ),
-        PLAYABLE_AUDIO.check(
-            all(s.get("codec_name") == "aac" and s.get("profile") == "LC" for s in audio),
-            f"{[(s.get('codec_name'), s.get('profile')) for s in audio]}",
-        ),
-    ]
-
-
-def decoded_frames(data: bytes) -> tuple[int, int]:
-    """Video and audio frames ffmpeg actually decodes from these bytes (one or more segments)."""
-    counts = {
-        s["codec_type"]: int(s.get("nb_read_frames", 0)) for s in probe(data, count_frames=True)
-    }
-    return counts.get("video", 0), counts.get("audio", 0)
