@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 
 from support.contract import event_problems
+from support.sequence import Told, told
 
 CONNECT_TIMEOUT = 10.0
 
@@ -87,6 +88,14 @@ class Viewer:
 
     def events(self, name: str | None = None) -> list[Frame]:
         return [frame for frame in self.transcript if name is None or frame.event == name]
+
+    def heard(self, stream_id: str, name: str | None = None) -> list[Frame]:
+        """The frames this viewer was told about one stream (of one kind, if `name`)."""
+        return [f for f in self.events(name) if f.data.get("stream_id") == stream_id]
+
+    def told_about(self, stream_id: str) -> list[Told]:
+        """What this viewer was told about one stream, as scenarios tabulate it."""
+        return [told(f.event, f.data) for f in self.heard(stream_id)]
 
     def describe(self) -> str:
         lines = [

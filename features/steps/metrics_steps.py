@@ -9,6 +9,7 @@ from behave.runner import Context
 
 from support.eventually import eventually
 from support.metrics import Scrape, counters_went_back, exposition_problems, scrape
+from support.sequence import expected_events, told
 from support.stores.kafka import KafkaEvent
 from support.world import StreamRef, World
 
@@ -125,22 +126,11 @@ def counters_monotonic(context: Context) -> None:
 def published_in_order(context: Context, owner: str) -> None:
     world: World = context.world
     stream = world.stream_of(owner)
-    expected = [
-        (
-            row["event"],
-            int(row["viewers"]) if row["viewers"] else None,
-            int(row["peak"]) if row["peak"] else None,
-        )
-        for row in context.table
-    ]
+    expected = expected_events(context.table)
 
     def published() -> list[KafkaEvent]:
         events = world.run.kafka.events_since(world.kafka_marks, {stream.stream_id})
-        # A blank cell means the event has no such field.
-        seen = [
-            (e.event_type, e.payload.get("viewer_count"), e.payload.get("peak_viewers"))
-            for e in events
-        ]
+        seen = [told(e.event_type, e.payload) for e in events]
         assert seen == expected, f"Kafka has {seen}, expected {expected}"
         return events
 

@@ -13,6 +13,7 @@ from support.hls import fetch
 from support.hls.browser import play
 from support.hls.live import watch
 from support.hls.playlist import Playlist
+from support.hls.reloads import unchanged_before_gone
 from support.media.ffprobe import decoded_frames
 from support.observe import playlist_status
 from support.report.warnings import attach_warnings
@@ -110,13 +111,10 @@ def playlist_ends(context: Context, owner: str) -> None:
         assert status == 404, f"the playlist still answers {status}"
 
     eventually(gone, within=30, every=0.25, what=f"{owner}'s playlist disappearing")
-    served = [(at, text) for at, status, text in seen if status == 200]
-    changes = [
-        at for (at, text), (_, before) in zip(served[1:], served, strict=False) if text != before
-    ]
-    last_change = changes[-1] if changes else (served[0][0] if served else seen[0][0])
-    still_for = seen[-1][0] - last_change
-    assert still_for >= 2.0, f"the playlist changed {still_for:.2f} s before it disappeared"
+    still_for = unchanged_before_gone(seen)
+    assert still_for >= 2.0, (
+        f"the playlist changed {still_for:.2f} s before it disappeared, not 2 s or more"
+    )
 
 
 @when("{viewer:Name} plays {owner:Name}'s stream in a browser for {seconds:d} seconds")

@@ -4,12 +4,12 @@
 
 import allure
 from behave import given, then, when
-from behave.model import Table
 from behave.runner import Context
 
 from support.api import room_url
 from support.eventually import eventually
 from support.report.plots import latency_histogram
+from support.sequence import expected_events
 from support.stats import percentiles
 from support.viewer import (
     CLOSE_NORMAL,
@@ -86,15 +86,11 @@ def turned_away(context: Context, viewer: str) -> None:
     )
 
 
-def heard(watcher: Viewer, stream_id: str, event: str | None = None) -> list[Frame]:
-    return [f for f in watcher.events(event) if f.data.get("stream_id") == stream_id]
-
-
 def told_once(world: World, viewer: str, owner: str, event: str) -> Frame:
     watcher, stream_id = world.viewer(viewer), world.stream_of(owner).stream_id
 
     def received() -> Frame:
-        frames = heard(watcher, stream_id, event)
+        frames = watcher.heard(stream_id, event)
         assert frames, f"{viewer} has not received {event}; transcript:\n{watcher.describe()}"
         assert len(frames) == 1, (
             f"{viewer} received {event} {len(frames)} times:\n{watcher.describe()}"
@@ -147,35 +143,23 @@ def let_go(context: Context, viewer: str) -> None:
 @then("{viewer:Name} has not been told that {owner:Name}'s stream started")
 def not_told_started(context: Context, viewer: str, owner: str) -> None:
     world: World = context.world
-    frames = heard(world.viewer(viewer), world.stream_of(owner).stream_id, "stream_started")
+    frames = world.viewer(viewer).heard(world.stream_of(owner).stream_id, "stream_started")
     assert not frames, f"{viewer} was told of a start that happened before arriving: {frames}"
-
-
-def expected_sequence(table: Table) -> list[tuple[str, int | None, int | None]]:
-    def number(text: str) -> int | None:
-        return int(text) if text.strip() else None
-
-    return [(row["event"], number(row["viewers"]), number(row["peak"])) for row in table]
-
-
-def sequence(frames: list[Frame]) -> list[tuple[str, int | None, int | None]]:
-    return [(str(f.event), f.data.get("viewer_count"), f.data.get("peak_viewers")) for f in frames]
 
 
 @then("everyone watching {owner:Name}'s stream page is told, in order:")
 def told_in_order(context: Context, owner: str) -> None:
     world: World = context.world
-    expected = expected_sequence(context.table)
+    expected = expected_events(context.table)
     stream_id = world.stream_of(owner).stream_id
     audience = world.audience_of(owner)
     assert audience, f"nobody is watching {owner}'s stream page"
     for watcher in audience:
 
         def received(watcher: Viewer = watcher) -> list[Frame]:
-            frames = heard(watcher, stream_id)
-            assert sequence(frames) == expected, (
-                f"{watcher.name} was told {sequence(frames)}, expected {expected}"
-            )
+            frames = watcher.heard(stream_id)
+            seen = watcher.told_about(stream_id)
+            assert seen == expected, f"{watcher.name} was told {seen}, expected {expected}"
             return frames
 
         frames = eventually(received, within=5, what=f"{watcher.name} hearing every event")
@@ -192,7 +176,7 @@ def everyone_told_ended(context: Context, owner: str) -> None:
     stream_id = world.stream_of(owner).stream_id
 
     def everyone_heard() -> None:
-        missing = [v.name for v in world.crowd if len(heard(v, stream_id, "stream_ended")) != 1]
+        missing = [v.name for v in world.crowd if len(v.heard(stream_id, "stream_ended")) != 1]
         assert not missing, (
             f"{len(missing)} of {len(world.crowd)} viewers were not told once: {missing[:5]}"
         )
@@ -207,10 +191,10 @@ def everyone_told_everything(context: Context, owner: str) -> None:
     expected = [("viewer_count_changed", 1, 1), ("stream_ended", None, None)]
 
     def everyone_heard() -> None:
-        wrong = [v for v in world.crowd if sequence(heard(v, stream_id)) != expected]
+        wrong = [v for v in world.crowd if v.told_about(stream_id) != expected]
         assert not wrong, (
             f"{len(wrong)} of {len(world.crowd)} viewers did not hear {expected}; "
-            f"e.g. {wrong[0].name}: {sequence(heard(wrong[0], stream_id))}"
+            f"e.g. {wrong[0].name}: {wrong[0].told_about(stream_id)}"
         )
 
     eventually(everyone_heard, within=30, what="every event reaching the crowd")

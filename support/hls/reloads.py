@@ -9,6 +9,7 @@ warning, not a broken playlist.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from support.hls.playlist import Playlist
 from support.verdict import MUST, SHOULD, Check, Rule
@@ -142,3 +143,17 @@ def compare(before: Playlist, after: Playlist) -> list[Check]:
     if before.ended:
         checks.append(ENDED_FINAL.check(before.text == after.text, "the playlist changed"))
     return checks
+
+
+def unchanged_before_gone(polls: list[tuple[float, int, str]]) -> float:
+    """Seconds a playlist was served unchanged before it answered 404, from polls of
+    (time, status, text) that end with the 404: how nginx-rtmp, which never writes
+    EXT-X-ENDLIST, shows a stream's end. 0 if nothing was served before."""
+    served = [(at, text) for at, status, text in polls if status == 200]
+    if not served or polls[-1][1] != 404:
+        return 0.0
+    last_change = served[0][0]
+    for (_, before), (at, text) in pairwise(served):
+        if text != before:
+            last_change = at
+    return polls[-1][0] - last_change
