@@ -56,7 +56,7 @@ def say(message: str) -> None:
 
 
 def before_all(context: Context) -> None:
-    context.run_began = time.monotonic()
+    began = time.monotonic()
     userdata = context.config.userdata
     target = configured(userdata, os.environ)
     stack = None
@@ -73,6 +73,7 @@ def before_all(context: Context) -> None:
     loop = RunLoop()
     api, pages = loop.run(open_clients(target.api_url))
     context.run = Run(
+        began=began,
         target=target,
         loop=loop,
         api=api,
@@ -92,7 +93,8 @@ def before_all(context: Context) -> None:
 
 
 def after_all(context: Context) -> None:
-    tell_wall_time(context.config.reporters, time.monotonic() - context.run_began)
+    if hasattr(context, "run"):
+        tell_wall_time(context.config.reporters, time.monotonic() - context.run.began)
 
 
 def allure_results(context: Context) -> Path | None:
@@ -130,7 +132,7 @@ def embedded_stack_only(context: Context) -> Iterator[None]:
 def player_page(context: Context) -> Iterator[PlayerPage]:
     """@browser scenarios: the suite's hls.js player page, served for the scenario."""
     page = context.run.loop.run(serve_player())
-    context.player_page = page
+    context.world.player_page = page
     yield page
     context.run.loop.run(page.close())
 
@@ -138,14 +140,13 @@ def player_page(context: Context) -> Iterator[PlayerPage]:
 FIXTURES = {"fault": embedded_stack_only, "browser": player_page}
 
 
-def before_tag(context: Context, tag: str) -> None:
-    if tag in FIXTURES:
-        use_fixture_by_tag(tag, context, FIXTURES)
-
-
 def before_scenario(context: Context, scenario: Scenario) -> None:
-    context.world = World(context.run, kafka_marks=context.run.kafka.mark())
-    context.log_marks = log_marks(context.run.stack)
+    context.world = World(
+        context.run, kafka_marks=context.run.kafka.mark(), log_marks=log_marks(context.run.stack)
+    )
+    for tag in scenario.effective_tags:
+        if tag in FIXTURES:
+            use_fixture_by_tag(tag, context, FIXTURES)
 
 
 def after_step(context: Context, step: Step) -> None:
@@ -155,5 +156,5 @@ def after_step(context: Context, step: Step) -> None:
 
 
 def attach_evidence(context: Context) -> None:
-    for name, text in evidence(context.world, context.log_marks):
+    for name, text in evidence(context.world):
         allure.attach(text, name=name, attachment_type=allure.attachment_type.TEXT)

@@ -6,13 +6,14 @@ import time
 import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
 
 from support.api import ApiClient, Reply
 from support.broadcaster import Broadcast
-from support.hls.browser import Playback
+from support.hls.browser import Playback, PlayerPage
 from support.hls.live import LiveReport
 from support.identity import Person, TokenIssuer
 from support.loop import RunLoop
@@ -40,6 +41,7 @@ def known(things: dict[str, V], name: str, otherwise: str) -> V:
 class Run:
     """What lives for the whole run: the target, the loop, the clients."""
 
+    began: float  # time.monotonic() when the run started, before the stack booted
     target: Target
     loop: RunLoop
     api: ApiClient
@@ -51,6 +53,12 @@ class Run:
     clickhouse: ClickHouseChecker
     crowd_size: int = 1000
     stack: EmbeddedStack | None = None
+
+    def embedded(self) -> EmbeddedStack:
+        """The embedded stack, for steps that stop and start its servers (tag them @fault)."""
+        if self.stack is None:
+            raise AssertionError("this step stops and starts servers: only on the embedded stack")
+        return self.stack
 
     def close(self) -> None:
         self.loop.run(self.api.close())
@@ -90,6 +98,8 @@ class World:
     room_outcomes: dict[str, RoomOutcome] = field(default_factory=dict)
     metrics_before: Scrape | None = None
     hls: dict[str, LiveReport] = field(default_factory=dict)
+    player_page: PlayerPage | None = None  # served for @browser scenarios
+    log_marks: dict[Path, int] = field(default_factory=dict)  # where each server log stood
     playbacks: dict[str, Playback] = field(default_factory=dict)
     # Streams the scenario names without creating them, such as one that does not exist.
     phantom_stream_ids: set[str] = field(default_factory=set)
@@ -158,3 +168,11 @@ class World:
 
     def call(self, coroutine: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
         return self.run.loop.run(coroutine, timeout)
+
+
+def world_of(context: Any) -> World:
+    """The scenario's world, the one typed way in from behave's context."""
+    world = getattr(context, "world", None)
+    if not isinstance(world, World):
+        raise TypeError(f"behave's context holds no World (found {type(world).__name__})")
+    return world

@@ -7,7 +7,7 @@ from behave.runner import Context
 
 from support.eventually import eventually
 from support.identity import Person
-from support.world import World
+from support.world import World, world_of
 
 
 def join(world: World, viewer: str, owner: str) -> None:
@@ -33,14 +33,14 @@ def joins(context: Context, viewer: str, owner: str) -> None:
 
 @when("{viewer:Name} tries to join {owner:Name}'s stream")
 def tries_to_join(context: Context, viewer: str, owner: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     stream_id = world.stream_of(owner).stream_id
     world.replies[viewer] = world.call(world.run.api.join(world.token(viewer), stream_id))
 
 
 @then("{viewer:Name} is told the stream is not live")
 def told_not_live(context: Context, viewer: str) -> None:
-    reply = context.world.reply_to(viewer)
+    reply = world_of(context).reply_to(viewer)
     assert reply.status == 409, f"{viewer} should be told 409, not live: {reply.describe()}"
 
 
@@ -54,7 +54,7 @@ def leaves(context: Context, viewer: str, owner: str) -> None:
 
 @when("they all join {owner:Name}'s stream")
 def crowd_joins(context: Context, owner: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     tokens = [world.run.tokens.token_for(Person(viewer.name)) for viewer in world.crowd]
     replies = world.call(
         world.run.api.join_all(tokens, world.stream_of(owner).stream_id), timeout=120
@@ -66,7 +66,7 @@ def crowd_joins(context: Context, owner: str) -> None:
 @then("{owner:Name}'s stream has {count:d} viewers and a peak of {peak:d} everywhere")
 @then("{owner:Name}'s stream has {count:d} viewer and a peak of {peak:d} everywhere")
 def counted_everywhere(context: Context, owner: str, count: int, peak: int) -> None:
-    world: World = context.world
+    world = world_of(context)
     stream = world.stream_of(owner)
 
     def agree() -> None:
@@ -92,7 +92,7 @@ def counted_everywhere(context: Context, owner: str, count: int, peak: int) -> N
 
 @then("{owner:Name}'s ended stream keeps a peak of {peak:d} viewers")
 def peak_kept(context: Context, owner: str, peak: int) -> None:
-    world: World = context.world
+    world = world_of(context)
     stream = world.stream_of(owner)
 
     def kept() -> None:

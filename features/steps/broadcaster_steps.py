@@ -13,18 +13,18 @@ from support.broadcaster import Broadcast, publish_url
 from support.eventually import eventually
 from support.observe import StreamEverywhere, hls_url_of, never_served, observe
 from support.rtmp.client import Published, Refused
-from support.world import World
+from support.world import World, world_of
 
 
 @given("{name:Name} is a broadcaster")
 def a_broadcaster(context: Context, name: str) -> None:
-    context.world.person(name)
+    world_of(context).person(name)
 
 
 @given('{name:Name} has created a stream called "{title}"')
 @when('{name:Name} creates a stream called "{title}"')
 def create_stream(context: Context, name: str, title: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     reply = world.call(world.run.api.create_stream(world.token(name), {"title": title}))
     assert reply.status == 201, f"{name} could not create a stream: {reply.describe()}"
     world.add_stream(name, reply.body)
@@ -32,12 +32,12 @@ def create_stream(context: Context, name: str, title: str) -> None:
 
 @given("{name:Name}'s stream has waited {seconds:d} seconds to go live")
 def waited_to_go_live(context: Context, name: str, seconds: int) -> None:
-    context.world.stream_of(name).wait_until_aged(seconds)
+    world_of(context).stream_of(name).wait_until_aged(seconds)
 
 
 @when("{name:Name} creates a stream without a title")
 def create_untitled_stream(context: Context, name: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     world.replies[name] = world.call(
         world.run.api.create_stream(world.token(name), {"description": "no title given"})
     )
@@ -45,14 +45,14 @@ def create_untitled_stream(context: Context, name: str) -> None:
 
 @when("{name:Name} looks at {owner:Name}'s stream")
 def look_at_stream(context: Context, name: str, owner: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     stream = world.stream_of(owner)
     world.replies[name] = world.call(world.run.api.get_stream(world.token(name), stream.stream_id))
 
 
 @then("{owner:Name}'s stream is waiting to go live")
 def waiting_to_go_live(context: Context, owner: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     seen = observe(world.run, world.token(owner), world.stream_of(owner).stream_id)
     assert (seen.api_status, seen.db_status) == ("preparing", "preparing"), (
         f"{owner}'s stream should be waiting to go live: {seen.describe()}"
@@ -63,7 +63,7 @@ def waiting_to_go_live(context: Context, owner: str) -> None:
 
 @then("{owner:Name}'s stream is not among the live streams")
 def not_among_live(context: Context, owner: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     stream = world.stream_of(owner)
     reply = world.call(world.run.api.streams(world.token(owner), status="live"))
     assert reply.status == 200, f"the live streams could not be listed: {reply.describe()}"
@@ -73,7 +73,7 @@ def not_among_live(context: Context, owner: str) -> None:
 
 @then("{name:Name} is not shown the stream key")
 def not_shown_key(context: Context, name: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     reply = world.reply_to(name)
     assert reply.status == 200, f"{name} could not look at the stream: {reply.describe()}"
     owner_stream = next(s for s in world.streams.values() if s.stream_id == reply.body["stream_id"])
@@ -82,7 +82,7 @@ def not_shown_key(context: Context, name: str) -> None:
 
 @then("{name:Name}, its creator, is shown the stream key")
 def creator_shown_key(context: Context, name: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     stream = world.stream_of(name)
     reply = world.call(world.run.api.get_stream(world.token(name), stream.stream_id))
     assert reply.status == 200, f"{name} could not look at the stream: {reply.describe()}"
@@ -92,26 +92,26 @@ def creator_shown_key(context: Context, name: str) -> None:
 
 @when("{name:Name} {action:StreamAction} a stream that does not exist")
 def act_on_missing_stream(context: Context, name: str, action: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     act = STREAM_ACTIONS[action](world.run.api)
     world.replies[name] = world.call(act(world.token(name), world.phantom_stream()))
 
 
 @then("{name:Name} is told the stream is not found")
 def told_not_found(context: Context, name: str) -> None:
-    reply = context.world.reply_to(name)
+    reply = world_of(context).reply_to(name)
     assert reply.status == 404, f"{name} should be told 404 not found: {reply.describe()}"
 
 
 @when('{name:Name} asks for the streams that are "{status}"')
 def list_by_status(context: Context, name: str, status: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     world.replies[name] = world.call(world.run.api.streams(world.token(name), status=status))
 
 
 @then("{name:Name} is told there is no such status")
 def told_no_such_status(context: Context, name: str) -> None:
-    reply = context.world.reply_to(name)
+    reply = world_of(context).reply_to(name)
     assert reply.status == 400, f"{name} should be told 400, a bad request: {reply.describe()}"
     assert "status" in reply.body["message"], (
         f"the refusal does not name the status: {reply.describe()}"
@@ -120,7 +120,7 @@ def told_no_such_status(context: Context, name: str) -> None:
 
 @then("{name:Name} is told the stream needs a title")
 def told_title_needed(context: Context, name: str) -> None:
-    reply = context.world.reply_to(name)
+    reply = world_of(context).reply_to(name)
     assert reply.status == 400, (
         f"a stream without a title should be refused with 400: {reply.describe()}"
     )
@@ -131,7 +131,7 @@ def told_title_needed(context: Context, name: str) -> None:
 
 
 def start_broadcast(context: Context, url: str) -> Broadcast:
-    world: World = context.world
+    world = world_of(context)
     broadcast = world.call(Broadcast.start(url))
     context.add_cleanup(lambda: world.call(broadcast.end()))
     return broadcast
@@ -140,7 +140,7 @@ def start_broadcast(context: Context, url: str) -> Broadcast:
 @given("{name:Name} has gone live")
 @when("{name:Name} goes live")
 def go_live(context: Context, name: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     broadcast = start_broadcast(context, world.stream_of(name).publish_url)
     world.broadcasts[name] = broadcast
     assert isinstance(broadcast.outcome, Published), (
@@ -152,7 +152,7 @@ def go_live(context: Context, name: str) -> None:
 @given("{name:Name} has broadcast {seconds:d} second of video")
 def broadcast_for(context: Context, name: str, seconds: int) -> None:
     go_live(context, name)
-    broadcast = context.world.broadcast_of(name)
+    broadcast = world_of(context).broadcast_of(name)
 
     def sent_enough() -> None:
         assert broadcast.media_error is None, f"{name}'s media stopped: {broadcast.media_error!r}"
@@ -164,7 +164,7 @@ def broadcast_for(context: Context, name: str, seconds: int) -> None:
 
 @when("{name:Name} ends the broadcast")
 def end_broadcast(context: Context, name: str) -> None:
-    context.world.call(context.world.broadcast_of(name).end())
+    world_of(context).call(world_of(context).broadcast_of(name).end())
 
 
 @given("{name:Name} has ended the broadcast")
@@ -175,7 +175,7 @@ def has_ended(context: Context, name: str) -> None:
 
 @when("{name:Name}'s connection drops")
 def connection_drops(context: Context, name: str) -> None:
-    context.world.call(context.world.broadcast_of(name).drop())
+    world_of(context).call(world_of(context).broadcast_of(name).drop())
 
 
 ATTEMPTS: dict[str, Callable[[World, str], tuple[str, str | None]]] = {
@@ -194,7 +194,7 @@ ATTEMPTS: dict[str, Callable[[World, str], tuple[str, str | None]]] = {
 
 @when("{name:Name} tries to go live on {owner:Name}'s stream")
 def try_someone_elses_stream(context: Context, name: str, owner: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     url = publish_url(
         world.run.target.rtmp_url,
         world.stream_of(owner).stream_id,
@@ -213,7 +213,7 @@ register_type(Attempt=parse_attempt)
 
 @when("{name:Name} tries to go live {attempt:Attempt}")
 def try_to_go_live(context: Context, name: str, attempt: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     stream_id, key = ATTEMPTS[attempt](world, name)
     world.attempts[name] = start_broadcast(
         context, publish_url(world.run.target.rtmp_url, stream_id, key)
@@ -222,14 +222,14 @@ def try_to_go_live(context: Context, name: str, attempt: str) -> None:
 
 @when("someone else tries to go live with {owner:Name}'s key")
 def someone_else_tries(context: Context, owner: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     world.attempts["someone else"] = start_broadcast(context, world.stream_of(owner).publish_url)
 
 
 @then("{name:Name} is refused")
 @then("they are refused")
 def refused(context: Context, name: str = "someone else") -> None:
-    outcome = context.world.attempt_of(name).outcome
+    outcome = world_of(context).attempt_of(name).outcome
     assert isinstance(outcome, Refused), (
         f"{name} should have been refused, but was let in: {outcome}"
     )
@@ -237,7 +237,7 @@ def refused(context: Context, name: str = "someone else") -> None:
 
 @then("no stream has gone live")
 def no_stream_live(context: Context) -> None:
-    world: World = context.world
+    world = world_of(context)
     for owner, stream in world.streams.items():
         seen = observe(world.run, world.token(owner), stream.stream_id)
         assert seen.api_status == "preparing", f"{owner}'s stream changed: {seen.describe()}"
@@ -253,7 +253,7 @@ def no_stream_live(context: Context) -> None:
 
 @then("{name:Name}'s stream is live everywhere")
 def live_everywhere(context: Context, name: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     stream = world.stream_of(name)
 
     def live() -> None:
@@ -270,7 +270,7 @@ def live_everywhere(context: Context, name: str) -> None:
 @then("{name:Name}'s stream has ended everywhere")
 @then("{name:Name}'s stream has ended everywhere within {seconds:d} seconds")
 def ended_everywhere(context: Context, name: str, seconds: int = 5) -> None:
-    world: World = context.world
+    world = world_of(context)
     stream, broadcast = world.stream_of(name), world.broadcast_of(name)
 
     def ended() -> StreamEverywhere:
@@ -308,5 +308,5 @@ def still_live(context: Context, name: str) -> None:
 
 @then("{name:Name}'s stream has no video to watch")
 def no_video(context: Context, name: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     never_served(world.run, world.stream_of(name).hls_url, since=world.last_attempt_answered())

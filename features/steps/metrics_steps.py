@@ -11,7 +11,7 @@ from support.eventually import eventually
 from support.metrics import Scrape, counters_went_back, exposition_problems, scrape
 from support.sequence import expected_events, told
 from support.stores.kafka import KafkaEvent
-from support.world import StreamRef, World
+from support.world import StreamRef, World, world_of
 
 
 def announced_once(world: World, owner: str, event_type: str) -> KafkaEvent:
@@ -43,7 +43,7 @@ def assert_well_formed(events: list[KafkaEvent], stream: StreamRef) -> None:
 
 @then("the platform announces that {owner:Name}'s stream started")
 def announced_started(context: Context, owner: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     event = announced_once(world, owner, "stream.started")
     creator = str(world.person(owner).user_id)
     assert event.payload["creator_id"] == creator, (
@@ -53,7 +53,7 @@ def announced_started(context: Context, owner: str) -> None:
 
 @then("the platform announces that {owner:Name}'s stream ended after as long as she was live")
 def announced_ended(context: Context, owner: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     event = announced_once(world, owner, "stream.ended")
     world.broadcast_of(owner).check_duration(
         float(event.payload["duration_seconds"]), "the stream.ended event"
@@ -62,7 +62,7 @@ def announced_ended(context: Context, owner: str) -> None:
 
 @given("the platform's metrics have been read")
 def metrics_read(context: Context) -> None:
-    world: World = context.world
+    world = world_of(context)
     world.metrics_before = world.call(scrape(world.run.pages, world.run.target.metrics_url))
 
 
@@ -74,7 +74,7 @@ def metrics_now(world: World) -> tuple[Scrape, Scrape]:
 
 @then("the metrics have changed by:")
 def metrics_changed(context: Context) -> None:
-    world: World = context.world
+    world = world_of(context)
     expected = {row["metric"]: float(row["change"]) for row in context.table}
 
     def changed() -> None:
@@ -88,7 +88,7 @@ def metrics_changed(context: Context) -> None:
 
 @then("the stream durations have gained one observation of about as long as {owner:Name} was live")
 def duration_observed(context: Context, owner: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     broadcast = world.broadcast_of(owner)
 
     def observed() -> None:
@@ -105,7 +105,7 @@ def duration_observed(context: Context, owner: str) -> None:
 
 @then("the metrics are well formed, with no stream or user in any label")
 def metrics_well_formed(context: Context) -> None:
-    world: World = context.world
+    world = world_of(context)
     _, after = metrics_now(world)
     problems = exposition_problems(after)
     assert not problems, "the metrics break the rules:\n" + "\n".join(problems)
@@ -124,7 +124,7 @@ def counters_monotonic(context: Context) -> None:
 
 @then("the platform has published, in order, for {owner:Name}'s stream:")
 def published_in_order(context: Context, owner: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     stream = world.stream_of(owner)
     expected = expected_events(context.table)
 
@@ -142,7 +142,7 @@ def published_in_order(context: Context, owner: str) -> None:
 
 @then("the analytics record {owner:Name}'s stream as:")
 def analytics_record(context: Context, owner: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     stream = world.stream_of(owner)
     row = context.table[0]
     wanted = {column: int(row[column]) for column in context.table.headings}
@@ -157,13 +157,11 @@ def analytics_record(context: Context, owner: str) -> None:
 
 @given("the analytics consumer has stopped")
 def analytics_stopped(context: Context) -> None:
-    stack = context.run.stack
-    context.add_cleanup(
-        lambda: stack.servers["analytics"].running() or stack.start_server("analytics")
-    )
+    stack = world_of(context).run.embedded()
+    context.add_cleanup(lambda: stack.ensure_running("analytics"))
     stack.stop_server("analytics")
 
 
 @when("the analytics consumer starts again")
 def analytics_started(context: Context) -> None:
-    context.run.stack.start_server("analytics")
+    world_of(context).run.embedded().start_server("analytics")

@@ -17,13 +17,13 @@ from support.hls.reloads import unchanged_before_gone
 from support.media.ffprobe import decoded_frames
 from support.observe import playlist_status
 from support.report.warnings import attach_warnings
-from support.world import World
+from support.world import world_of
 
 
 @given("{owner:Name}'s stream can be watched within {seconds:d} seconds")
 @then("{owner:Name}'s stream can be watched within {seconds:d} seconds")
 def watchable_within(context: Context, owner: str, seconds: int) -> None:
-    world: World = context.world
+    world = world_of(context)
     stream, broadcast = world.stream_of(owner), world.broadcast_of(owner)
 
     def playlist_with_a_segment() -> float:
@@ -45,7 +45,7 @@ def watchable_within(context: Context, owner: str, seconds: int) -> None:
 
 @when("{viewer:Name} watches {owner:Name}'s stream for {seconds:d} seconds")
 def watches(context: Context, viewer: str, owner: str, seconds: int) -> None:
-    world: World = context.world
+    world = world_of(context)
     stream = world.stream_of(owner)
 
     def playlist_served() -> None:
@@ -67,7 +67,7 @@ def watches(context: Context, viewer: str, owner: str, seconds: int) -> None:
 
 @then("everything {viewer:Name} downloaded was a valid live HLS stream")
 def valid_hls(context: Context, viewer: str) -> None:
-    report = context.world.hls_report(viewer)
+    report = world_of(context).hls_report(viewer)
     assert report.reloads >= 3, f"only {report.reloads} reloads; the rules across reloads need 3"
     assert len(report.segments) >= 3, f"only {len(report.segments)} segments were checked"
     attach_warnings(report.warnings(), f"what {viewer} downloaded")
@@ -77,7 +77,7 @@ def valid_hls(context: Context, viewer: str) -> None:
 
 @then("nothing {viewer:Name} downloaded reveals {owner:Name}'s stream key")
 def key_not_revealed(context: Context, viewer: str, owner: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     report, key = world.hls_report(viewer), world.stream_of(owner).stream_key
     leaking = [url for url in report.urls if key in url]
     assert not leaking, f"HLS addresses carry the stream key: {leaking[:3]}"
@@ -86,7 +86,7 @@ def key_not_revealed(context: Context, viewer: str, owner: str) -> None:
 
 @then("what {viewer:Name} downloaded decodes at the frame rate {owner:Name} published, with sound")
 def decodes(context: Context, viewer: str, owner: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     report = world.hls_report(viewer)
     rate = world.broadcast_of(owner).frame_rate
     assert report.segments, f"{viewer} downloaded no segment"
@@ -101,7 +101,7 @@ def decodes(context: Context, viewer: str, owner: str) -> None:
 
 @then("{owner:Name}'s playlist stops growing and then disappears")
 def playlist_ends(context: Context, owner: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     stream = world.stream_of(owner)
     seen: list[tuple[float, int, str]] = []
 
@@ -119,8 +119,8 @@ def playlist_ends(context: Context, owner: str) -> None:
 
 @when("{viewer:Name} plays {owner:Name}'s stream in a browser for {seconds:d} seconds")
 def plays_in_browser(context: Context, viewer: str, owner: str, seconds: int) -> None:
-    world: World = context.world
-    page = getattr(context, "player_page", None)
+    world = world_of(context)
+    page = world.player_page
     assert page is not None, "a browser scenario needs the @browser tag, which serves the player"
     playback = play(page.url_for(world.stream_of(owner).hls_url), seconds)
     world.playbacks[viewer] = playback
@@ -134,7 +134,7 @@ def plays_in_browser(context: Context, viewer: str, owner: str, seconds: int) ->
 
 @then("{viewer:Name} sees the video play")
 def sees_video(context: Context, viewer: str) -> None:
-    playback = context.world.playback_of(viewer)
+    playback = world_of(context).playback_of(viewer)
     allure.attach(playback.summary(), name="playback")
     problems = playback.problems()
     assert not problems, f"{viewer}'s browser did not play the stream: {problems}"

@@ -21,7 +21,7 @@ from support.viewer import (
     delivery_seconds,
     open_pages,
 )
-from support.world import World
+from support.world import World, world_of
 
 
 def page_of(world: World, owner: str) -> str:
@@ -31,7 +31,7 @@ def page_of(world: World, owner: str) -> str:
 @given("{viewer:Name} is watching {owner:Name}'s stream page")
 @when("{viewer:Name} opens {owner:Name}'s stream page")
 def watching(context: Context, viewer: str, owner: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     watcher = Viewer(viewer, page_of(world, owner))
     world.viewers[viewer] = watcher
     context.add_cleanup(lambda: world.call(watcher.close()))
@@ -43,7 +43,7 @@ def watching(context: Context, viewer: str, owner: str) -> None:
 
 @given("{count:d} viewers are watching {owner:Name}'s stream page")
 def crowd_watching(context: Context, count: int, owner: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     names = [f"viewer {number}" for number in range(1, count + 1)]
     context.add_cleanup(lambda: world.call(close_pages(world.crowd), timeout=60))
     viewers, refusals = world.call(
@@ -57,19 +57,19 @@ def crowd_watching(context: Context, count: int, owner: str) -> None:
 
 @given("a crowd is watching {owner:Name}'s stream page")
 def big_crowd_watching(context: Context, owner: str) -> None:
-    crowd_watching(context, context.world.run.crowd_size, owner)
+    crowd_watching(context, world_of(context).run.crowd_size, owner)
 
 
 @when("{viewer:Name} closes {owner:Name}'s stream page")
 def closes_page(context: Context, viewer: str, owner: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     watcher = world.viewer(viewer)
     world.call(watcher.close())
 
 
 @when("{viewer:Name} opens the page of a stream that does not exist")
 def opens_missing_page(context: Context, viewer: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     watcher = Viewer(viewer, room_url(world.run.target.api_url, world.phantom_stream()))
     context.add_cleanup(lambda: world.call(watcher.close()))
     world.room_outcomes[viewer] = world.call(watcher.connect(world.run.pages))
@@ -77,7 +77,7 @@ def opens_missing_page(context: Context, viewer: str) -> None:
 
 @then("{viewer:Name} is turned away as the stream is not found")
 def turned_away(context: Context, viewer: str) -> None:
-    outcome = context.world.room_outcomes.get(viewer)
+    outcome = world_of(context).room_outcomes.get(viewer)
     assert isinstance(outcome, RoomRefused), (
         f"{viewer} should have been turned away by the platform, but: {outcome}"
     )
@@ -114,7 +114,7 @@ def told_ended(context: Context, viewer: str, owner: str) -> None:
 
 @then("{viewer:Name} is told that the viewer count changed to {count:d}")
 def told_count(context: Context, viewer: str, count: int) -> None:
-    watcher = context.world.viewer(viewer)
+    watcher = world_of(context).viewer(viewer)
 
     def received() -> None:
         counts = [f.data.get("viewer_count") for f in watcher.events("viewer_count_changed")]
@@ -127,13 +127,13 @@ def told_count(context: Context, viewer: str, count: int) -> None:
 
 @then("{viewer:Name} has been told nothing")
 def told_nothing(context: Context, viewer: str) -> None:
-    watcher = context.world.viewer(viewer)
+    watcher = world_of(context).viewer(viewer)
     assert not watcher.transcript, f"{viewer} was told things:\n{watcher.describe()}"
 
 
 @then("the platform let {viewer:Name}'s page go cleanly")
 def let_go(context: Context, viewer: str) -> None:
-    watcher = context.world.viewer(viewer)
+    watcher = world_of(context).viewer(viewer)
     assert watcher.close_code == CLOSE_NORMAL, (
         f"the platform did not answer {viewer}'s close with its own close frame "
         f"(RFC 6455 5.5.1); close code {watcher.close_code}:\n{watcher.describe()}"
@@ -142,14 +142,14 @@ def let_go(context: Context, viewer: str) -> None:
 
 @then("{viewer:Name} has not been told that {owner:Name}'s stream started")
 def not_told_started(context: Context, viewer: str, owner: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     frames = world.viewer(viewer).heard(world.stream_of(owner).stream_id, "stream_started")
     assert not frames, f"{viewer} was told of a start that happened before arriving: {frames}"
 
 
 @then("everyone watching {owner:Name}'s stream page is told, in order:")
 def told_in_order(context: Context, owner: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     expected = expected_events(context.table)
     stream_id = world.stream_of(owner).stream_id
     audience = world.audience_of(owner)
@@ -172,7 +172,7 @@ def told_in_order(context: Context, owner: str) -> None:
 
 @then("every viewer is told that {owner:Name}'s stream ended")
 def everyone_told_ended(context: Context, owner: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     stream_id = world.stream_of(owner).stream_id
 
     def everyone_heard() -> None:
@@ -186,7 +186,7 @@ def everyone_told_ended(context: Context, owner: str) -> None:
 
 @then("every viewer is told every event of {owner:Name}'s stream")
 def everyone_told_everything(context: Context, owner: str) -> None:
-    world: World = context.world
+    world = world_of(context)
     stream_id = world.stream_of(owner).stream_id
     expected = [("viewer_count_changed", 1, 1), ("stream_ended", None, None)]
 
@@ -202,7 +202,7 @@ def everyone_told_everything(context: Context, owner: str) -> None:
 
 @then("the delivery times are reported")
 def delivery_times(context: Context) -> None:
-    world: World = context.world
+    world = world_of(context)
     frames = [frame for viewer in world.crowd for frame in viewer.transcript]
     delays = [d for d in map(delivery_seconds, frames) if d is not None]
     assert len(delays) == len(frames), f"{len(frames) - len(delays)} events had no usable timestamp"

@@ -36,7 +36,7 @@ def logs_since(stack: EmbeddedStack, marks: dict[Path, int]) -> Iterator[tuple[s
                 yield f"{server}: {log.name} (this scenario)", text
 
 
-def evidence(world: World, marks: dict[Path, int]) -> Iterator[tuple[str, str]]:
+def evidence(world: World) -> Iterator[tuple[str, str]]:
     for name, viewer in [*world.viewers.items(), *((v.name, v) for v in world.crowd[:3])]:
         yield f"{name}'s WebSocket transcript", viewer.describe()
     for name, reply in world.replies.items():
@@ -49,7 +49,7 @@ def evidence(world: World, marks: dict[Path, int]) -> Iterator[tuple[str, str]]:
     if stream_ids:
         yield "what the stores hold", stores(world, stream_ids)
     if world.run.stack is not None:
-        yield from logs_since(world.run.stack, marks)
+        yield from logs_since(world.run.stack, world.log_marks)
 
 
 def stores(world: World, stream_ids: set[str]) -> str:

@@ -131,6 +131,11 @@ class EmbeddedStack:
     def start_server(self, name: str) -> None:
         self._server(name).start()
 
+    def ensure_running(self, name: str) -> None:
+        """Start the server unless it runs: the cleanup of a scenario that stopped it."""
+        if not self._server(name).running():
+            self.start_server(name)
+
     def _server(self, name: str) -> Server:
         if name not in self.servers:
             raise StackError(f"no server named {name!r}; the stack has {sorted(self.servers)}")
