@@ -24,7 +24,7 @@ from support.api import STREAM_ACTIONS, ApiClient
 from support.hls.browser import PlayerPage, serve_player
 from support.identity import TokenIssuer
 from support.loop import RunLoop
-from support.report import environment as report_environment
+from support.report import allure_environment
 from support.report.evidence import evidence, log_marks
 from support.report.summary import tell_wall_time
 from support.stack import EmbeddedStack
@@ -89,7 +89,7 @@ def before_all(context: Context) -> None:
     context.add_cleanup(context.run.close)
     results = allure_results(context)
     if results is not None:
-        report_environment.write(results, target, stack)
+        allure_environment.write(results, target, stack)
 
 
 def after_all(context: Context) -> None:

@@ -56,16 +56,13 @@ class ApiClient:
         *,
         token: str | None = None,
         json_body: Any = None,
-        raw_body: str | None = None,
         params: dict[str, str] | None = None,
     ) -> Reply:
         url = f"{self.base_url}{path}"
         headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
-        if raw_body is not None:
-            headers["Content-Type"] = "application/json"
         try:
             async with self.session.request(
-                method, url, headers=headers, json=json_body, data=raw_body, params=params
+                method, url, headers=headers, json=json_body, params=params
             ) as response:
                 text = await response.text()
                 status = response.status

@@ -4,7 +4,7 @@ The suite serves the player page itself (hls.js comes from node_modules, install
 never fetched at run time). Playback counts only if it advances: over the watch, currentTime
 grows with wall time (at least 0.8 times), decoded frames keep rising, the video is not paused,
 and hls.js reports no fatal error. currentTime alone proves nothing: hls.js seeks to the live
-edge, seconds ahead, before a frame has played (shared/research/browser_playback.md).
+edge, seconds ahead, before a frame has played (docs/embedded-stack.md).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Each function prepares the server's directory under the run directory, renders its configuration
 and returns a `Server` ready to start; nothing is started here. Commands and gotchas follow
-shared/research/native_stack.md (measured on this kind of machine).
+docs/embedded-stack.md (measured on this kind of machine).
 """
 
 from __future__ import annotations
