@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from support.stack import EmbeddedStack, StackError
-from support.stack.server import Server
+from support.stack.server import CheckedServer
 
 
 def process_groups() -> set[int]:
@@ -35,7 +35,7 @@ def health(api_url: str) -> tuple[int, dict[str, object]]:
 
 
 def test_a_server_that_dies_while_starting_is_reported_with_its_log(tmp_path: Path) -> None:
-    server = Server(
+    server = CheckedServer(
         "doomed",
         [
             sys.executable,
@@ -55,7 +55,7 @@ def test_a_server_that_dies_while_starting_is_reported_with_its_log(tmp_path: Pa
 
 
 def test_a_server_that_never_gets_ready_is_reported_within_its_timeout(tmp_path: Path) -> None:
-    server = Server(
+    server = CheckedServer(
         "sleepy",
         [sys.executable, "-c", "import time; print('warming up', flush=True); time.sleep(60)"],
         log=tmp_path / "sleepy.log",
@@ -75,7 +75,7 @@ def test_a_server_refuses_a_port_that_is_already_held(tmp_path: Path) -> None:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        server = Server(
+        server = CheckedServer(
             "squatter",
             [sys.executable, "-c", "pass"],
             log=tmp_path / "squatter.log",

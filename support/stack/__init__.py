@@ -144,6 +144,8 @@ class EmbeddedStack:
     def stop(self) -> None:
         """Stop everything that runs, applications first; keep the logs, drop the data."""
         errors = self._stop_each(APPLICATIONS) + self._stop_each(STORES)
+        for server in self.servers.values():
+            server.close()
         for data in ("postgres/data", "clickhouse/data"):
             shutil.rmtree(self.run_dir / data, ignore_errors=True)
         if errors:

