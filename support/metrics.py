@@ -51,7 +51,8 @@ class Sample:
 @dataclass(frozen=True)
 class Scrape:
     text: str
-    families: dict[str, str]  # family name -> type
+    families: dict[str, str]  # family name -> type ("unknown" without a TYPE line)
+    documentation: dict[str, str]  # family name -> HELP text ("" without a HELP line)
     samples: tuple[Sample, ...]
 
     def value(self, name: str, labels: dict[str, str] | None = None) -> float:
@@ -73,12 +74,13 @@ class Scrape:
 
 
 def parse(text: str) -> Scrape:
-    families, samples = {}, []
+    families, documentation, samples = {}, {}, []
     for family in text_string_to_metric_families(text):
         families[family.name] = family.type
+        documentation[family.name] = family.documentation
         for sample in family.samples:
             samples.append(Sample(sample.name, tuple(sorted(sample.labels.items())), sample.value))
-    return Scrape(text, families, tuple(samples))
+    return Scrape(text, families, documentation, tuple(samples))
 
 
 async def scrape(session: aiohttp.ClientSession, url: str) -> Scrape:
@@ -92,10 +94,10 @@ async def scrape(session: aiohttp.ClientSession, url: str) -> Scrape:
 def exposition_problems(scrape: Scrape) -> list[str]:
     """What breaks the rules: HELP and TYPE for every family, the prefix, bounded labels."""
     problems = []
-    for family in scrape.families:
-        if f"# HELP {family}" not in scrape.text and f"# HELP {family}_total" not in scrape.text:
+    for family, kind in scrape.families.items():
+        if not scrape.documentation[family]:
             problems.append(f"{family} has no HELP line")
-        if f"# TYPE {family}" not in scrape.text:
+        if kind == "unknown":
             problems.append(f"{family} has no TYPE line")
         if not family.startswith(PREFIX):
             problems.append(f"{family} is not prefixed {PREFIX}")

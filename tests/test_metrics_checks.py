@@ -47,6 +47,10 @@ def test_the_good_exposition_has_no_problems() -> None:
             "has no HELP line",
         ),
         (
+            GOOD.replace("# TYPE nova_streaming_active_streams gauge\n", ""),
+            "nova_streaming_active_streams has no TYPE line",
+        ),
+        (
             GOOD.replace("nova_streaming_active_streams", "streaming_active_streams"),
             "is not prefixed",
         ),
