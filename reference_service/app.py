@@ -24,7 +24,7 @@ from reference_service.platform import Platform
 from reference_service.viewers import Viewers
 
 log = logging.getLogger(__name__)
-OPENAPI = Path(__file__).resolve().parent.parent / "docs" / "contract" / "openapi.json"
+OPENAPI = Path(__file__).parent / "contract" / "openapi.json"  # docs/contract, linked
 HEALTH_TIMEOUT = 2.0
 
 

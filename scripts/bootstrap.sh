@@ -35,10 +35,11 @@ stamp="$VENV/.installed"
 if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
 fi
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    echo "bootstrap: installing the project into $VENV"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ reference_service/pyproject.toml -nt "$stamp" ]; then
+    echo "bootstrap: installing the suite and the reference service into $VENV"
     "$VENV/bin/pip" install -q --upgrade pip
-    "$VENV/bin/pip" install -q -e '.[dev]'
+    # Two packages: the suite (with its dev tools) and the service the embedded stack runs.
+    "$VENV/bin/pip" install -q -e '.[dev]' -e ./reference_service
     touch "$stamp"
 fi
 

@@ -10,12 +10,12 @@ adds is the message: whatever goes wrong names the server and quotes the last li
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import port_for
 from mirakuru import (
     AlreadyRunning,
     Executor,
@@ -30,6 +30,15 @@ LOG_TAIL_LINES = 15
 
 class StackError(RuntimeError):
     """A server of the stack could not be started, or stopped badly."""
+
+
+def port_is_open(port: int, host: str = "127.0.0.1") -> bool:
+    """Something accepts connections on the port (what mirakuru's TCPExecutor checks too)."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
@@ -82,14 +91,14 @@ class Server(Executor):
         )
 
     def pre_start_check(self) -> bool:
-        """Someone already holds one of the ports (mirakuru then refuses to start)."""
-        return any(port_for.port_is_used(port) for port in self.ports)
+        """Someone already listens on one of the ports (mirakuru then refuses to start)."""
+        return any(port_is_open(port) for port in self.ports)
 
     def start(self) -> Server:
         try:
             super().start()
         except AlreadyRunning:
-            held = [port for port in self.ports if port_for.port_is_used(port)]
+            held = [port for port in self.ports if port_is_open(port)]
             raise StackError(
                 f"{self.name}: port {held} is already in use by another process; refusing to start"
             ) from None
@@ -136,6 +145,10 @@ class HttpServer(Server, HTTPExecutor):
 
 class TcpServer(Server, TCPExecutor):
     """Ready when its first port accepts a connection (mirakuru's TCPExecutor)."""
+
+    def after_start_check(self) -> bool:
+        # TCPExecutor's readiness calls pre_start_check, which Server answers for every port.
+        return bool(TCPExecutor.pre_start_check(self))
 
     def __init__(self, name: str, command: Sequence[str], **managed: Any) -> None:
         super().__init__(name, command, host="127.0.0.1", port=managed["ports"][0], **managed)
