@@ -20,6 +20,7 @@ from typing import Any
 from clickhouse_driver import Client
 from clickhouse_driver.errors import Error as ClickHouseError
 from confluent_kafka import Consumer, Message
+from confluent_kafka.admin import AdminClient
 
 from reference_service.config import Settings
 from reference_service.events import ensure_topic
@@ -91,7 +92,11 @@ def run(settings: Settings) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
 
-    ensure_topic(settings.kafka_bootstrap, settings.kafka_topic, settings.kafka_partitions)
+    ensure_topic(
+        AdminClient({"bootstrap.servers": settings.kafka_bootstrap}),
+        settings.kafka_topic,
+        settings.kafka_partitions,
+    )
     clickhouse = Client.from_url(settings.clickhouse_url)
     for statement in DDL:
         clickhouse.execute(statement)

@@ -8,7 +8,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import psycopg
 from aiohttp import WSMsgType, web
+from psycopg_pool import PoolTimeout
+from redis.exceptions import RedisError
 
 from reference_service.domain import (
     LIVE,
@@ -51,9 +54,22 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
             raise
         code = HTTP_CODES.get(error.status, "http_error")
         return error_body(error.status, code, error.reason)
+    except UNAVAILABLE as error:
+        log.warning("%s %s: a store is unavailable: %r", request.method, request.path, error)
+        return error_body(503, "unavailable", f"the platform cannot answer now: {store_of(error)}")
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
         return error_body(500, "internal_error", "the service failed; see its log")
+
+
+# A store that is down or not answering: the change was rolled back, the client may retry.
+UNAVAILABLE = (psycopg.OperationalError, PoolTimeout, RedisError)
+
+
+def store_of(error: BaseException) -> str:
+    if isinstance(error, RedisError):
+        return "the viewer counts (Redis) are unavailable"
+    return "the database (PostgreSQL) is unavailable"
 
 
 def stream_id_of(request: web.Request) -> uuid.UUID:
@@ -203,6 +219,23 @@ async def on_publish_done(request: web.Request) -> web.Response:
         "publish_done", "ended" if ended else "ignored"
     ).inc()
     return web.json_response({"status": "ended" if ended else "unchanged"})
+
+
+@routes.post("/api/v1/streams/update")
+async def on_update(request: web.Request) -> web.Response:
+    """nginx-rtmp on_update, every 2 s per client: a publisher still there keeps its stream
+    live; one whose stream is not live any more is dropped (any answer but 2xx)."""
+    stream_id, form = await webhook_form(request, "update")
+    if form.get("call") != "update_publish":
+        return web.json_response({"status": "ignored"})  # players are not the platform's concern
+    client = form.get("clientid")
+    seen = stream_id is not None and await request.app[PLATFORM].seen(
+        stream_id, client if isinstance(client, str) else None
+    )
+    request.app[METRICS].webhook_requests.labels("update", "live" if seen else "dropped").inc()
+    if not seen:
+        raise ApiError(403, "forbidden", "this publisher's stream is not live")
+    return web.json_response({"status": "live"})
 
 
 @routes.get("/api/v1/streams/{stream_id}/ws")

@@ -16,12 +16,12 @@ from reference_service import store
 from reference_service.api import errors_as_json, routes
 from reference_service.auth import TokenVerifier
 from reference_service.config import Settings
-from reference_service.events import EventLog, ensure_topic
 from reference_service.hub import Hub
 from reference_service.keys import AUTH, HUB, METRICS, PLATFORM, SETTINGS
 from reference_service.metrics import Metrics
+from reference_service.outbox import Relay
 from reference_service.platform import Platform
-from reference_service.viewers import Viewers
+from reference_service.viewers import Viewers, keep_rebuilt
 
 log = logging.getLogger(__name__)
 OPENAPI = Path(__file__).parent / "contract" / "openapi.json"  # docs/contract, linked
@@ -43,28 +43,29 @@ def create_app(settings: Settings) -> web.Application:
 
 async def dependencies(app: web.Application) -> AsyncIterator[None]:
     settings, metrics = app[SETTINGS], app[METRICS]
-    loop = asyncio.get_running_loop()
     pool = await store.open_pool(settings.database_url)
     await store.migrate(pool)
     redis = Redis.from_url(
-        settings.redis_url, socket_timeout=5, socket_connect_timeout=5, decode_responses=True
+        settings.redis_url, socket_timeout=2, socket_connect_timeout=2, decode_responses=True
     )
-    await redis.ping()
-    await loop.run_in_executor(
-        None,
-        ensure_topic,
-        settings.kafka_bootstrap,
-        settings.kafka_topic,
-        settings.kafka_partitions,
-    )
-    events = EventLog(settings.kafka_bootstrap, settings.kafka_topic, metrics)
-    events.start()
+    relay = Relay(pool, settings.kafka_bootstrap, settings.kafka_topic, settings.kafka_partitions,
+                  metrics)  # fmt: skip
     app[HUB] = Hub(metrics)
-    app[PLATFORM] = Platform(store.Streams(pool), Viewers(redis), events, app[HUB], metrics)
+    streams = store.Streams(pool)
+    viewers = Viewers(redis)
+    platform = app[PLATFORM] = Platform(streams, viewers, relay, app[HUB], metrics)
+    relay.start()
+    background = [
+        asyncio.create_task(keep_rebuilt(viewers, streams.audiences, platform.exclusive)),
+        asyncio.create_task(platform.keep_reaping()),
+    ]
     log.info("service ready on %s:%s", settings.host, settings.port)
     yield
+    for task in background:
+        task.cancel()
+    await asyncio.gather(*background, return_exceptions=True)
     await app[HUB].close()
-    await events.close()
+    await relay.close()
     await redis.aclose()
     await pool.close()
 
@@ -74,7 +75,7 @@ async def health(request: web.Request) -> web.Response:
     checks: dict[str, Callable[[], Awaitable[object]]] = {
         "postgres": platform.streams.ping,
         "redis": platform.viewers.client.ping,
-        "kafka": platform.events.ping,
+        "kafka": platform.relay.ping,
     }
     report = {}
     for name, check in checks.items():

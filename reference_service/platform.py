@@ -1,10 +1,19 @@
-"""What happens when a stream goes live, ends, gains or loses a viewer: every store, in order."""
+"""What happens when a stream goes live, ends, gains or loses a viewer: every store, in order.
+
+Each change is one PostgreSQL transaction holding the stream's row lock: the change itself, the
+events that tell of it (the outbox), and Redis's projection of it. If any part fails, nothing of
+it stays and the client is told the platform is unavailable (503). After the commit, the
+WebSocket room hears it and the outbox relay is woken to publish the events.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,13 +27,20 @@ from reference_service.domain import (
     publish_refusal,
     rfc3339,
 )
-from reference_service.events import EventLog, event
+from reference_service.events import event
 from reference_service.hub import Hub
 from reference_service.metrics import Metrics
-from reference_service.store import Streams
+from reference_service.outbox import Relay
+from reference_service.store import Changes, Streams
 from reference_service.viewers import Audience, Viewers
 
+log = logging.getLogger(__name__)
+
 LOCK_STRIPES = 256
+# contract: ingest. nginx-rtmp reports each publisher every 2 s (on_update); a live stream it has
+# not mentioned for this long has lost its publisher, also when the service missed on_publish_done.
+UNSEEN_FOR = 6.0
+REAP_EVERY = 1.0
 
 
 @dataclass(frozen=True)
@@ -35,20 +51,28 @@ class PublishDecision:
 
 class Platform:
     def __init__(
-        self, streams: Streams, viewers: Viewers, events: EventLog, hub: Hub, metrics: Metrics
+        self, streams: Streams, viewers: Viewers, relay: Relay, hub: Hub, metrics: Metrics
     ) -> None:
         self.streams = streams
         self.viewers = viewers
-        self.events = events
+        self.relay = relay
         self.hub = hub
         self.metrics = metrics
-        # Per stream, one change at a time: the Redis count, the Kafka event and the WebSocket
-        # event of one change are issued before the next change starts, so all agree on order.
+        # Per stream, one change at a time within this process, so the room hears changes in the
+        # order they were committed (PostgreSQL's row lock orders them across processes).
         # Striped by stream id, so requests for any number of ids hold a bounded set of locks.
         self._locks = [asyncio.Lock() for _ in range(LOCK_STRIPES)]
 
     def _lock(self, stream_id: uuid.UUID) -> asyncio.Lock:
         return self._locks[stream_id.int % LOCK_STRIPES]
+
+    @asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        """No change runs meanwhile (every stripe, in order): for rebuilding Redis."""
+        async with AsyncExitStack() as stack:
+            for lock in self._locks:
+                await stack.enter_async_context(lock)
+            yield
 
     async def create(self, creator_id: uuid.UUID, new: NewStream) -> Stream:
         return await self.streams.create(creator_id, new)
@@ -67,31 +91,28 @@ class Platform:
     async def publish(
         self, stream_id: uuid.UUID, key: str | None, publisher_id: str | None
     ) -> PublishDecision:
-        async with self._lock(stream_id):
-            refusal = publish_refusal(await self.streams.get(stream_id), key)
+        async with self._lock(stream_id), self.streams.changing() as change:
+            refusal = publish_refusal(await change.stream(stream_id), key)
             if refusal:
                 return PublishDecision(False, refusal)
-            stream = await self.streams.go_live(stream_id, publisher_id)
+            stream = await change.go_live(stream_id, publisher_id)
             if stream is None:
                 return PublishDecision(False, "the stream is no longer waiting to go live")
             since = time.perf_counter()
+            await change.tell(
+                event("stream.started", stream_id, creator_id=str(stream.creator_id),
+                      title=stream.title)
+            )  # fmt: skip
             await self.viewers.open(stream_id)
-            self.events.publish(
-                event(
-                    "stream.started",
-                    stream_id,
-                    creator_id=str(stream.creator_id),
-                    title=stream.title,
-                )
-            )
-            self._tell_room(stream_id, "stream_started", stream.started_at, since)
-            self.metrics.streams_started.inc()
-            return PublishDecision(True, "live")
+        self.relay.wake.set()
+        self._tell_room(stream_id, "stream_started", stream.started_at, since)
+        self.metrics.streams_started.inc()
+        return PublishDecision(True, "live")
 
     async def publish_done(self, stream_id: uuid.UUID, publisher_id: str | None) -> bool:
         """End the stream if its own publisher left; False if there was nothing to end."""
-        async with self._lock(stream_id):
-            stream = await self.streams.get(stream_id)
+        async with self._lock(stream_id), self.streams.changing() as change:
+            stream = await change.stream(stream_id)
             if (
                 stream is None
                 or stream.status != LIVE
@@ -99,50 +120,109 @@ class Platform:
             ):
                 return False
             since = time.perf_counter()
-            peak = (await self.viewers.audience(stream_id)).peak
-            ended = await self.streams.end(stream_id, peak)
-            if ended is None:
-                return False
-            await self.viewers.close(stream_id)
-            duration = ended.duration_seconds or 0.0
-            self.events.publish(
-                event(
-                    "stream.ended",
-                    stream_id,
-                    creator_id=str(ended.creator_id),
-                    title=ended.title,
-                    duration_seconds=round(duration, 3),
-                    peak_viewers=peak,
-                )
+            ended = await self._end(stream, change)
+        if ended is not None:
+            self._announce_end(ended, since)
+        return ended is not None
+
+    async def _end(self, stream: Stream, change: Changes) -> Stream | None:
+        """live -> ended inside the change's transaction, with its event and projection."""
+        ended = await change.end(stream.id)
+        if ended is None:
+            return None
+        await change.tell(
+            event(
+                "stream.ended",
+                stream.id,
+                creator_id=str(ended.creator_id),
+                title=ended.title,
+                duration_seconds=round(ended.duration_seconds or 0.0, 3),
+                peak_viewers=ended.peak_viewers,
             )
-            self._tell_room(stream_id, "stream_ended", ended.ended_at, since)
-            self.metrics.streams_ended.inc()
-            self.metrics.stream_duration.observe(duration)
-        return True
+        )
+        await self.viewers.close(stream.id)
+        return ended
+
+    def _announce_end(self, ended: Stream, since: float) -> None:
+        """After the commit: the room, the relay and the metrics hear of the end."""
+        self.relay.wake.set()
+        self._tell_room(ended.id, "stream_ended", ended.ended_at, since)
+        self.metrics.streams_ended.inc()
+        self.metrics.stream_duration.observe(ended.duration_seconds or 0.0)
+
+    async def seen(self, stream_id: uuid.UUID, publisher_id: str | None) -> bool:
+        """The ingest still carries the stream's publisher (on_update); False: it should not."""
+        return await self.streams.seen(stream_id, publisher_id)
+
+    async def end_unseen(self) -> list[uuid.UUID]:
+        """End every live stream the ingest stopped mentioning: its end was missed."""
+        ended = []
+        for stream_id in await self.streams.unseen_since(UNSEEN_FOR):
+            async with self._lock(stream_id), self.streams.changing() as change:
+                stream = await change.stream(stream_id)
+                since = time.perf_counter()
+                gone = await self._end(stream, change) if stream and stream.status == LIVE else None
+            if gone is not None:
+                self._announce_end(gone, since)
+                ended.append(stream_id)
+        return ended
+
+    async def keep_reaping(self) -> None:
+        """Twice the ingest's report interval without a word, and a live stream is ended."""
+        await self.streams.all_seen_now()  # after a restart, every stream gets a full period
+        while True:
+            await asyncio.sleep(REAP_EVERY)
+            try:
+                for stream_id in await self.end_unseen():
+                    log.warning(
+                        "ended stream %s: the ingest no longer reports its publisher", stream_id
+                    )
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # a store is down: the next round tries again
+                log.debug("cannot look for unseen streams yet: %r", error)
 
     async def join(self, stream_id: uuid.UUID, user_id: uuid.UUID) -> Audience:
-        async with self._lock(stream_id):
-            stream = await self.stream(stream_id)
+        async with self._lock(stream_id), self.streams.changing() as change:
+            stream = await change.stream(stream_id)
+            if stream is None:
+                raise ApiError(404, "not_found", f"no stream {stream_id}")
             if stream.status != LIVE:
                 raise ApiError(409, "not_live", f"stream {stream_id} is {stream.status}, not live")
             since = time.perf_counter()
-            audience = await self.viewers.join(stream_id, user_id)
-            if audience.changed:
-                self.metrics.viewer_joins.inc()
-                self._announce("viewer.joined", stream_id, user_id, audience, since)
-            return audience
+            changed, count, peak = await change.join(stream_id, user_id)
+            audience = Audience(changed, count, peak)
+            if changed:
+                await change.tell(
+                    event("viewer.joined", stream_id, user_id=str(user_id), viewer_count=count)
+                )
+                await self.viewers.joined(stream_id, user_id, audience)
+        if changed:
+            self.relay.wake.set()
+            self.metrics.viewer_joins.inc()
+            self._count_changed(stream_id, audience, since)
+        return audience
 
     async def leave(self, stream_id: uuid.UUID, user_id: uuid.UUID) -> Audience:
-        async with self._lock(stream_id):
-            stream = await self.stream(stream_id)
+        async with self._lock(stream_id), self.streams.changing() as change:
+            stream = await change.stream(stream_id)
+            if stream is None:
+                raise ApiError(404, "not_found", f"no stream {stream_id}")
             if stream.status != LIVE:
-                return await self.audience(stream)
+                return Audience(False, 0, stream.peak_viewers)
             since = time.perf_counter()
-            audience = await self.viewers.leave(stream_id, user_id)
-            if audience.changed:
-                self.metrics.viewer_leaves.inc()
-                self._announce("viewer.left", stream_id, user_id, audience, since)
-            return audience
+            changed, count, peak = await change.leave(stream_id, user_id)
+            audience = Audience(changed, count, peak)
+            if changed:
+                await change.tell(
+                    event("viewer.left", stream_id, user_id=str(user_id), viewer_count=count)
+                )
+                await self.viewers.left(stream_id, user_id, audience)
+        if changed:
+            self.relay.wake.set()
+            self.metrics.viewer_leaves.inc()
+            self._count_changed(stream_id, audience, since)
+        return audience
 
     def _tell_room(
         self, stream_id: uuid.UUID, name: str, moment: datetime | None, since: float
@@ -152,12 +232,7 @@ class Platform:
             stream_id, name, {"stream_id": str(stream_id), "timestamp": timestamp}, since
         )
 
-    def _announce(
-        self, kind: str, stream_id: uuid.UUID, user_id: uuid.UUID, audience: Audience, since: float
-    ) -> None:
-        self.events.publish(
-            event(kind, stream_id, user_id=str(user_id), viewer_count=audience.viewers)
-        )
+    def _count_changed(self, stream_id: uuid.UUID, audience: Audience, since: float) -> None:
         self.hub.broadcast(
             stream_id,
             "viewer_count_changed",

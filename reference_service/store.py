@@ -1,12 +1,20 @@
-"""PostgreSQL: the schema migrations and the streams table."""
+"""PostgreSQL: the schema migrations, the streams, their live viewers and the event outbox.
+
+PostgreSQL is the platform's durable truth. A change and the event that tells of it are written
+in one transaction (`Changes`); Redis only projects what is here and can be rebuilt from it.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
 
+from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -16,6 +24,7 @@ log = logging.getLogger(__name__)
 
 # Any constant: it only has to be the same for every instance of the service.
 MIGRATION_LOCK = 0x4E4F5641
+POOL_TIMEOUT = 2.0  # waiting longer for a connection than this is an outage: 503
 
 COLUMNS = (
     "id, creator_id, title, description, category, stream_key, status, publisher_id, "
@@ -24,7 +33,14 @@ COLUMNS = (
 
 
 async def open_pool(dsn: str) -> AsyncConnectionPool:
-    pool = AsyncConnectionPool(dsn, min_size=1, max_size=10, open=False, timeout=5.0)
+    pool = AsyncConnectionPool(
+        dsn,
+        min_size=1,
+        max_size=10,
+        open=False,
+        timeout=POOL_TIMEOUT,
+        check=AsyncConnectionPool.check_connection,
+    )
     await pool.open(wait=True, timeout=10.0)
     return pool
 
@@ -56,28 +72,104 @@ async def migrate(pool: AsyncConnectionPool) -> list[str]:
     return applied_now
 
 
+async def one(connection: AsyncConnection[Any], sql: str, params: tuple[Any, ...]) -> Stream | None:
+    cursor = connection.cursor(row_factory=dict_row)
+    await cursor.execute(sql, params)
+    row = await cursor.fetchone()
+    return Stream(**row) if row else None
+
+
+class Changes:
+    """One transaction: the stream locked, its change, and the events that tell of it."""
+
+    def __init__(self, connection: AsyncConnection[Any]) -> None:
+        self.connection = connection
+
+    async def stream(self, stream_id: uuid.UUID) -> Stream | None:
+        """The stream, locked until the transaction ends (one change per stream at a time)."""
+        return await one(
+            self.connection, f"SELECT {COLUMNS} FROM streams WHERE id = %s FOR UPDATE", (stream_id,)
+        )
+
+    async def go_live(self, stream_id: uuid.UUID, publisher_id: str | None) -> Stream | None:
+        """preparing -> live; None if the stream was not preparing."""
+        return await one(
+            self.connection,
+            f"UPDATE streams SET status = %s, started_at = now(), last_seen_at = now(), "
+            f"publisher_id = %s WHERE id = %s AND status = %s RETURNING {COLUMNS}",
+            (LIVE, publisher_id, stream_id, PREPARING),
+        )
+
+    async def end(self, stream_id: uuid.UUID) -> Stream | None:
+        """live -> ended, its viewers let go; the peak stays. None if it was not live."""
+        await self.connection.execute("DELETE FROM viewers WHERE stream_id = %s", (stream_id,))
+        return await one(
+            self.connection,
+            f"UPDATE streams SET status = %s, ended_at = now() "
+            f"WHERE id = %s AND status = %s RETURNING {COLUMNS}",
+            (ENDED, stream_id, LIVE),
+        )
+
+    async def join(self, stream_id: uuid.UUID, user_id: uuid.UUID) -> tuple[bool, int, int]:
+        """(whether the viewer is new, the count, the peak), the peak raised if need be."""
+        cursor = await self.connection.execute(
+            "INSERT INTO viewers (stream_id, user_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            (stream_id, user_id),
+        )
+        return (cursor.rowcount == 1, *await self._audience(stream_id))
+
+    async def leave(self, stream_id: uuid.UUID, user_id: uuid.UUID) -> tuple[bool, int, int]:
+        cursor = await self.connection.execute(
+            "DELETE FROM viewers WHERE stream_id = %s AND user_id = %s", (stream_id, user_id)
+        )
+        return (cursor.rowcount == 1, *await self._audience(stream_id))
+
+    async def _audience(self, stream_id: uuid.UUID) -> tuple[int, int]:
+        cursor = await self.connection.execute(
+            "UPDATE streams SET peak_viewers = GREATEST(peak_viewers, "
+            "(SELECT count(*) FROM viewers WHERE stream_id = %s)) WHERE id = %s "
+            "RETURNING (SELECT count(*) FROM viewers WHERE stream_id = %s), peak_viewers",
+            (stream_id, stream_id, stream_id),
+        )
+        row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    async def tell(self, event: dict[str, Any]) -> None:
+        """The event, into the outbox: published once this transaction commits (outbox.py)."""
+        await self.connection.execute(
+            "INSERT INTO outbox (event_id, stream_id, payload) VALUES (%s, %s, %s)",
+            (event["event_id"], event["stream_id"], json.dumps(event, separators=(",", ":"))),
+        )
+
+
 class Streams:
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
 
-    async def _one(self, sql: str, params: tuple[Any, ...]) -> Stream | None:
-        async with self.pool.connection() as connection:
-            cursor = connection.cursor(row_factory=dict_row)
-            await cursor.execute(sql, params)
-            row = await cursor.fetchone()
-        return Stream(**row) if row else None
+    @asynccontextmanager
+    async def changing(self) -> AsyncIterator[Changes]:
+        """A transaction: committed if the block ends normally, rolled back if it raises."""
+        async with self.pool.connection() as connection, connection.transaction():
+            yield Changes(connection)
 
     async def create(self, creator_id: uuid.UUID, new: NewStream) -> Stream:
-        stream = await self._one(
-            f"INSERT INTO streams (id, creator_id, title, description, category, stream_key) "
-            f"VALUES (%s, %s, %s, %s, %s, %s) RETURNING {COLUMNS}",
-            (uuid.uuid4(), creator_id, new.title, new.description, new.category, new_stream_key()),
-        )
+        async with self.pool.connection() as connection:
+            stream = await one(
+                connection,
+                f"INSERT INTO streams (id, creator_id, title, description, category, stream_key) "
+                f"VALUES (%s, %s, %s, %s, %s, %s) RETURNING {COLUMNS}",
+                (uuid.uuid4(), creator_id, new.title, new.description, new.category,
+                 new_stream_key()),
+            )  # fmt: skip
         assert stream is not None
         return stream
 
     async def get(self, stream_id: uuid.UUID) -> Stream | None:
-        return await self._one(f"SELECT {COLUMNS} FROM streams WHERE id = %s", (stream_id,))
+        async with self.pool.connection() as connection:
+            return await one(
+                connection, f"SELECT {COLUMNS} FROM streams WHERE id = %s", (stream_id,)
+            )
 
     async def with_status(self, status: str, limit: int = 100) -> list[Stream]:
         async with self.pool.connection() as connection:
@@ -89,21 +181,44 @@ class Streams:
             )
             return [Stream(**row) for row in await cursor.fetchall()]
 
-    async def go_live(self, stream_id: uuid.UUID, publisher_id: str | None) -> Stream | None:
-        """preparing -> live; None if the stream was not preparing (a concurrent publish won)."""
-        return await self._one(
-            f"UPDATE streams SET status = %s, started_at = now(), publisher_id = %s "
-            f"WHERE id = %s AND status = %s RETURNING {COLUMNS}",
-            (LIVE, publisher_id, stream_id, PREPARING),
-        )
+    async def audiences(self) -> list[tuple[uuid.UUID, list[str], int]]:
+        """Every live stream with its viewers and peak: what Redis is rebuilt from."""
+        async with self.pool.connection() as connection:
+            cursor = await connection.execute(
+                "SELECT s.id, coalesce(array_agg(v.user_id::text) "
+                "FILTER (WHERE v.user_id IS NOT NULL), '{}'), s.peak_viewers "
+                "FROM streams s LEFT JOIN viewers v ON v.stream_id = s.id "
+                "WHERE s.status = %s GROUP BY s.id",
+                (LIVE,),
+            )
+            return [(row[0], list(row[1]), int(row[2])) for row in await cursor.fetchall()]
 
-    async def end(self, stream_id: uuid.UUID, peak_viewers: int) -> Stream | None:
-        """live -> ended with the peak; None if the stream was not live."""
-        return await self._one(
-            f"UPDATE streams SET status = %s, ended_at = now(), peak_viewers = %s "
-            f"WHERE id = %s AND status = %s RETURNING {COLUMNS}",
-            (ENDED, peak_viewers, stream_id, LIVE),
-        )
+    async def seen(self, stream_id: uuid.UUID, publisher_id: str | None) -> bool:
+        """The ingest says the stream's publisher is still there; False if it is not live."""
+        async with self.pool.connection() as connection:
+            cursor = await connection.execute(
+                "UPDATE streams SET last_seen_at = now() WHERE id = %s AND status = %s "
+                "AND publisher_id IS NOT DISTINCT FROM %s",
+                (stream_id, LIVE, publisher_id),
+            )
+            return cursor.rowcount == 1
+
+    async def unseen_since(self, seconds: float) -> list[uuid.UUID]:
+        """Live streams the ingest has not mentioned for `seconds`: their publisher is gone."""
+        async with self.pool.connection() as connection:
+            cursor = await connection.execute(
+                "SELECT id FROM streams WHERE status = %s "
+                "AND last_seen_at < now() - make_interval(secs => %s)",
+                (LIVE, seconds),
+            )
+            return [row[0] for row in await cursor.fetchall()]
+
+    async def all_seen_now(self) -> None:
+        """At start-up: give every live stream a full period to be mentioned again."""
+        async with self.pool.connection() as connection:
+            await connection.execute(
+                "UPDATE streams SET last_seen_at = now() WHERE status = %s", (LIVE,)
+            )
 
     async def ping(self) -> None:
         async with self.pool.connection() as connection:

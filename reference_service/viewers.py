@@ -1,38 +1,29 @@
-"""Redis: who watches which live stream, the current count and the peak, the set of live streams."""
+"""Redis: who watches which live stream, the count and the peak, the set of live streams.
+
+Redis is a projection of PostgreSQL (store.py), written inside each change's transaction: if
+Redis fails the change is rolled back and the client is told 503, so nothing is half applied.
+A Redis that restarts empty (no `PROJECTED` marker) or missed a write is rebuilt from
+PostgreSQL by `Projection.keep_rebuilt`, within a second of answering again.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
 
 ACTIVE_STREAMS = "streams:active"
-
-# Membership decides: a viewer who joins twice is counted once; leaving without having joined
-# changes nothing, so the count never goes below zero. Atomic, so the peak is never missed.
-JOIN = """
-local joined = redis.call('SADD', KEYS[1], ARGV[1])
-local count = tonumber(redis.call('GET', KEYS[2]) or '0')
-local peak = tonumber(redis.call('GET', KEYS[3]) or '0')
-if joined == 1 then
-    count = redis.call('INCR', KEYS[2])
-    if count > peak then
-        peak = count
-        redis.call('SET', KEYS[3], peak)
-    end
-end
-return {joined, count, peak}
-"""
-
-LEAVE = """
-local left = redis.call('SREM', KEYS[1], ARGV[1])
-local count = tonumber(redis.call('GET', KEYS[2]) or '0')
-if left == 1 then
-    count = redis.call('DECR', KEYS[2])
-end
-return {left, count, tonumber(redis.call('GET', KEYS[3]) or '0')}
-"""
+PROJECTED = "nova:projected"  # set by the last rebuild; gone when Redis restarts empty
+REBUILD_EVERY = 0.5
 
 
 @dataclass(frozen=True)
@@ -53,35 +44,34 @@ def keys(stream_id: uuid.UUID) -> list[str]:
 class Viewers:
     def __init__(self, client: Redis) -> None:
         self.client = client
-        self._join = client.register_script(JOIN)
-        self._leave = client.register_script(LEAVE)
+        self.stale = True  # a write may have failed half-way: rebuild at the next chance
 
     async def open(self, stream_id: uuid.UUID) -> None:
-        members, viewers, peak = keys(stream_id)
         async with self.client.pipeline(transaction=True) as pipe:
-            pipe.delete(members)
-            pipe.set(viewers, 0)
-            pipe.set(peak, 0)
-            pipe.sadd(ACTIVE_STREAMS, str(stream_id))
-            await pipe.execute()
+            queue_projection(pipe, stream_id, [], 0)
+            await self._run(pipe.execute)
 
-    async def close(self, stream_id: uuid.UUID) -> int:
-        """Forget the stream's audience; returns its peak, to be kept in PostgreSQL."""
-        members, viewers, peak = keys(stream_id)
+    async def close(self, stream_id: uuid.UUID) -> None:
         async with self.client.pipeline(transaction=True) as pipe:
-            pipe.get(peak)
-            pipe.delete(members, viewers, peak)
+            pipe.delete(*keys(stream_id))
             pipe.srem(ACTIVE_STREAMS, str(stream_id))
-            result = await pipe.execute()
-        return int(result[0] or 0)
+            await self._run(pipe.execute)
 
-    async def join(self, stream_id: uuid.UUID, user_id: uuid.UUID) -> Audience:
-        changed, count, peak = await self._join(keys=keys(stream_id), args=[str(user_id)])
-        return Audience(bool(changed), int(count), int(peak))
+    async def joined(self, stream_id: uuid.UUID, user_id: uuid.UUID, audience: Audience) -> None:
+        members, viewers, peak = keys(stream_id)
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.sadd(members, str(user_id))
+            pipe.set(viewers, audience.viewers)
+            pipe.set(peak, audience.peak)
+            await self._run(pipe.execute)
 
-    async def leave(self, stream_id: uuid.UUID, user_id: uuid.UUID) -> Audience:
-        changed, count, peak = await self._leave(keys=keys(stream_id), args=[str(user_id)])
-        return Audience(bool(changed), int(count), int(peak))
+    async def left(self, stream_id: uuid.UUID, user_id: uuid.UUID, audience: Audience) -> None:
+        members, viewers, peak = keys(stream_id)
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.srem(members, str(user_id))
+            pipe.set(viewers, audience.viewers)
+            pipe.set(peak, audience.peak)
+            await self._run(pipe.execute)
 
     async def audience(self, stream_id: uuid.UUID) -> Audience:
         _, viewers, peak = keys(stream_id)
@@ -98,3 +88,58 @@ class Viewers:
             return 0
         counts = await self.client.mget([f"stream:{stream_id}:viewers" for stream_id in active])
         return sum(int(count or 0) for count in counts)
+
+    async def rebuild(self, audiences: list[tuple[uuid.UUID, list[str], int]]) -> None:
+        """Make Redis say what PostgreSQL says: every live stream, its viewers and its peak."""
+        live = {str(stream_id) for stream_id, _, _ in audiences}
+        stale = set(await self.active_streams()) - live
+        async with self.client.pipeline(transaction=True) as pipe:
+            for gone in stale:
+                pipe.delete(*keys(uuid.UUID(gone)))
+            pipe.delete(ACTIVE_STREAMS)
+            for stream_id, members, peak in audiences:
+                queue_projection(pipe, stream_id, members, peak)
+            pipe.set(PROJECTED, "1")
+            await pipe.execute()
+        self.stale = False
+
+    async def needs_rebuild(self) -> bool:
+        return self.stale or not await self.client.exists(PROJECTED)
+
+    async def _run(self, execute: Callable[[], Awaitable[object]]) -> None:
+        try:
+            await execute()
+        except RedisError:
+            self.stale = True
+            raise
+
+
+def queue_projection(pipe: Pipeline, stream_id: uuid.UUID, members: list[str], peak: int) -> None:
+    """A live stream's keys as PostgreSQL has them, queued on a MULTI pipeline."""
+    member_key, viewers_key, peak_key = keys(stream_id)
+    pipe.delete(member_key)
+    if members:
+        pipe.sadd(member_key, *members)
+    pipe.set(viewers_key, len(members))
+    pipe.set(peak_key, peak)
+    pipe.sadd(ACTIVE_STREAMS, str(stream_id))
+
+
+async def keep_rebuilt(
+    viewers: Viewers,
+    audiences: Callable[[], Awaitable[list[tuple[uuid.UUID, list[str], int]]]],
+    exclusive: Callable[[], AbstractAsyncContextManager[None]],
+) -> None:
+    """Rebuild Redis from PostgreSQL whenever it lost what it held (checked twice a second),
+    with no change running meanwhile (`exclusive`)."""
+    while True:
+        try:
+            if await viewers.needs_rebuild():
+                async with exclusive():
+                    await viewers.rebuild(await audiences())
+                log.info("rebuilt the viewer counts in Redis from PostgreSQL")
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # Redis or PostgreSQL is down: try again
+            log.debug("cannot rebuild the viewer counts yet: %r", error)
+        await asyncio.sleep(REBUILD_EVERY)
