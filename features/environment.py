@@ -21,6 +21,7 @@ from behave.model import Scenario, Step
 from behave.runner import Context
 
 from support.api import STREAM_ACTIONS, ApiClient
+from support.faults import SERVERS
 from support.hls.browser import PlayerPage, serve_player
 from support.identity import TokenIssuer
 from support.loop import RunLoop
@@ -46,8 +47,14 @@ def parse_stream_action(text: str) -> str:
     return text
 
 
-# People in steps are capitalised first names: "Ada", "Ben"; calls on a stream are its verbs.
-register_type(Name=parse_name, StreamAction=parse_stream_action)
+@parse.with_pattern("|".join(sorted(SERVERS, key=len, reverse=True)))
+def parse_server(text: str) -> str:
+    return text
+
+
+# People in steps are capitalised first names: "Ada", "Ben"; calls on a stream are its verbs;
+# the servers under the platform are named by what they do ("the event broker").
+register_type(Name=parse_name, StreamAction=parse_stream_action, Server=parse_server)
 
 
 def say(message: str) -> None:

@@ -229,9 +229,13 @@ async def on_update(request: web.Request) -> web.Response:
     if form.get("call") != "update_publish":
         return web.json_response({"status": "ignored"})  # players are not the platform's concern
     client = form.get("clientid")
-    seen = stream_id is not None and await request.app[PLATFORM].seen(
-        stream_id, client if isinstance(client, str) else None
-    )
+    try:
+        seen = stream_id is not None and await request.app[PLATFORM].seen(
+            stream_id, client if isinstance(client, str) else None
+        )
+    except UNAVAILABLE as error:  # cannot tell: never drop a broadcaster for the platform's fault
+        log.warning("kept a publisher of %s without checking it: %r", stream_id, error)
+        return web.json_response({"status": "unchecked"})
     request.app[METRICS].webhook_requests.labels("update", "live" if seen else "dropped").inc()
     if not seen:
         raise ApiError(403, "forbidden", "this publisher's stream is not live")

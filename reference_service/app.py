@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -11,6 +12,7 @@ from pathlib import Path
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from reference_service import store
 from reference_service.api import errors_as_json, routes
@@ -34,6 +36,7 @@ def create_app(settings: Settings) -> web.Application:
     app[AUTH] = TokenVerifier(settings.jwt_public_key)
     app[METRICS] = Metrics()
     app.cleanup_ctx.append(dependencies)
+    app.on_shutdown.append(say_goodbye)
     app.add_routes(routes)
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)
@@ -64,10 +67,14 @@ async def dependencies(app: web.Application) -> AsyncIterator[None]:
     for task in background:
         task.cancel()
     await asyncio.gather(*background, return_exceptions=True)
-    await app[HUB].close()
     await relay.close()
     await redis.aclose()
     await pool.close()
+
+
+async def say_goodbye(app: web.Application) -> None:
+    """On shutdown, before aiohttp waits for open handlers: every page is told 1001 going away."""
+    await app[HUB].close()
 
 
 async def health(request: web.Request) -> web.Response:
@@ -93,9 +100,11 @@ async def health(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     platform, gauges = request.app[PLATFORM], request.app[METRICS]
-    # Live counts come from Redis at scrape time, so they stay true across restarts and replicas.
-    gauges.active_streams.set(len(await platform.viewers.active_streams()))
-    gauges.viewers.set(await platform.viewers.total_viewers())
+    # Live counts come from Redis at scrape time, so they stay true across restarts and replicas;
+    # while Redis is down the gauges keep their last values and the scrape still answers.
+    with contextlib.suppress(RedisError):
+        gauges.active_streams.set(len(await platform.viewers.active_streams()))
+        gauges.viewers.set(await platform.viewers.total_viewers())
     body = generate_latest(gauges.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

@@ -125,9 +125,9 @@ class Platform:
             self._announce_end(ended, since)
         return ended is not None
 
-    async def _end(self, stream: Stream, change: Changes) -> Stream | None:
+    async def _end(self, stream: Stream, change: Changes, *, missed: bool = False) -> Stream | None:
         """live -> ended inside the change's transaction, with its event and projection."""
-        ended = await change.end(stream.id)
+        ended = await change.end(stream.id, missed=missed)
         if ended is None:
             return None
         await change.tell(
@@ -161,17 +161,18 @@ class Platform:
             async with self._lock(stream_id), self.streams.changing() as change:
                 stream = await change.stream(stream_id)
                 since = time.perf_counter()
-                gone = await self._end(stream, change) if stream and stream.status == LIVE else None
+                live = stream is not None and stream.status == LIVE
+                gone = await self._end(stream, change, missed=True) if stream and live else None
             if gone is not None:
                 self._announce_end(gone, since)
                 ended.append(stream_id)
         return ended
 
     async def keep_reaping(self) -> None:
-        """Twice the ingest's report interval without a word, and a live stream is ended."""
-        await self.streams.all_seen_now()  # after a restart, every stream gets a full period
+        """Three of the ingest's report intervals without a word, and a live stream is ended.
+        After a start, every stream first gets that long to be reported again."""
+        await asyncio.sleep(UNSEEN_FOR)
         while True:
-            await asyncio.sleep(REAP_EVERY)
             try:
                 for stream_id in await self.end_unseen():
                     log.warning(
@@ -181,6 +182,7 @@ class Platform:
                 raise
             except Exception as error:  # a store is down: the next round tries again
                 log.debug("cannot look for unseen streams yet: %r", error)
+            await asyncio.sleep(REAP_EVERY)
 
     async def join(self, stream_id: uuid.UUID, user_id: uuid.UUID) -> Audience:
         async with self._lock(stream_id), self.streams.changing() as change:

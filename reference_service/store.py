@@ -100,14 +100,16 @@ class Changes:
             (LIVE, publisher_id, stream_id, PREPARING),
         )
 
-    async def end(self, stream_id: uuid.UUID) -> Stream | None:
-        """live -> ended, its viewers let go; the peak stays. None if it was not live."""
+    async def end(self, stream_id: uuid.UUID, *, missed: bool = False) -> Stream | None:
+        """live -> ended, its viewers let go; the peak stays. None if it was not live. A missed
+        end is dated when the ingest last reported the publisher, not when it was noticed."""
         await self.connection.execute("DELETE FROM viewers WHERE stream_id = %s", (stream_id,))
         return await one(
             self.connection,
-            f"UPDATE streams SET status = %s, ended_at = now() "
+            f"UPDATE streams SET status = %s, "
+            f"ended_at = CASE WHEN %s THEN coalesce(last_seen_at, now()) ELSE now() END "
             f"WHERE id = %s AND status = %s RETURNING {COLUMNS}",
-            (ENDED, stream_id, LIVE),
+            (ENDED, missed, stream_id, LIVE),
         )
 
     async def join(self, stream_id: uuid.UUID, user_id: uuid.UUID) -> tuple[bool, int, int]:
@@ -212,13 +214,6 @@ class Streams:
                 (LIVE, seconds),
             )
             return [row[0] for row in await cursor.fetchall()]
-
-    async def all_seen_now(self) -> None:
-        """At start-up: give every live stream a full period to be mentioned again."""
-        async with self.pool.connection() as connection:
-            await connection.execute(
-                "UPDATE streams SET last_seen_at = now() WHERE status = %s", (LIVE,)
-            )
 
     async def ping(self) -> None:
         async with self.pool.connection() as connection:

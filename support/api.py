@@ -77,6 +77,9 @@ class ApiClient:
         check_response(method, urlsplit(url).path, status, body)
         return Reply(method, url, status, body)
 
+    async def health(self) -> Reply:
+        return await self.call("GET", "/health")
+
     async def create_stream(self, token: str | None, fields: dict[str, Any]) -> Reply:
         return await self.call("POST", "/api/v1/streams", token=token, json_body=fields)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from dataclasses import dataclass, field
 
@@ -93,10 +92,13 @@ class Broadcast:
         self.ended_at = self.ended_at or time.time()
 
     async def _stop_media(self) -> None:
-        if self._media is not None and not self._media.done():
+        if self._media is None:
+            return
+        if not self._media.done():
             self._media.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._media
+        # Wait for it, and take its exception (a dropped connection): it was seen, or will be
+        # through media_error, and must not surface later as "never retrieved".
+        await asyncio.gather(self._media, return_exceptions=True)
 
 
 def publish_url(rtmp_url: str, stream_id: str, key: str | None) -> str:

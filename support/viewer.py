@@ -77,6 +77,13 @@ class Viewer:
         self._reader = asyncio.create_task(self._read(self._socket), name=f"viewer-{self.name}")
         return Watching()
 
+    async def reconnect(self, session: aiohttp.ClientSession) -> RoomOutcome:
+        """What a page does when the platform went away: open the room again, transcript kept."""
+        if not self.closed.is_set():
+            return Watching()
+        self.closed.clear()
+        return await self.connect(session)
+
     async def _read(self, socket: aiohttp.ClientWebSocketResponse) -> None:
         try:
             async for message in socket:

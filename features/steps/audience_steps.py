@@ -5,6 +5,7 @@
 from behave import given, then, when
 from behave.runner import Context
 
+from support.api import STREAM_ACTIONS
 from support.eventually import eventually
 from support.identity import Person
 from support.world import World, world_of
@@ -31,11 +32,11 @@ def joins(context: Context, viewer: str, owner: str) -> None:
     join(context.world, viewer, owner)
 
 
-@when("{viewer:Name} tries to join {owner:Name}'s stream")
-def tries_to_join(context: Context, viewer: str, owner: str) -> None:
+@when("{viewer:Name} tries to {action:StreamAction} {owner:Name}'s stream")
+def tries_to(context: Context, viewer: str, action: str, owner: str) -> None:
     world = world_of(context)
-    stream_id = world.stream_of(owner).stream_id
-    world.replies[viewer] = world.call(world.run.api.join(world.token(viewer), stream_id))
+    act = STREAM_ACTIONS[action](world.run.api)
+    world.replies[viewer] = world.call(act(world.token(viewer), world.stream_of(owner).stream_id))
 
 
 @then("{viewer:Name} is told the stream is not live")
@@ -71,6 +72,7 @@ def counted_everywhere(context: Context, owner: str, count: int, peak: int) -> N
 
     def agree() -> None:
         reply = world.call(world.run.api.get_stream(world.token(owner), stream.stream_id))
+        assert reply.status == 200, f"the stream could not be read: {reply.describe()}"
         api = (reply.body["current_viewers"], reply.body["peak_viewers"])
         assert api == (count, peak), f"the API says {api[0]} viewers, peak {api[1]}"
         redis = (world.run.redis.viewers(stream.stream_id), world.run.redis.peak(stream.stream_id))

@@ -129,7 +129,8 @@ def published_in_order(context: Context, owner: str) -> None:
     expected = expected_events(context.table)
 
     def published() -> list[KafkaEvent]:
-        events = world.run.kafka.events_since(world.kafka_marks, {stream.stream_id})
+        marks = world.kafka_marks or world.run.kafka.beginning()
+        events = world.run.kafka.events_since(marks, {stream.stream_id})
         seen = [told(e.event_type, e.payload) for e in events]
         assert seen == expected, f"Kafka has {seen}, expected {expected}"
         return events

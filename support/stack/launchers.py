@@ -221,6 +221,9 @@ def kafka(run_dir: Path, ports: Ports) -> Server:
         log=home / "tansu.log",
         ports=[ports.kafka],
         env={"RUST_LOG": "warn"},
+        # It keeps everything in memory: killing it loses nothing a graceful stop would keep,
+        # and a graceful stop waits seconds for its clients to go.
+        stop_signal=signal.SIGKILL,
     )  # fmt: skip
 
 

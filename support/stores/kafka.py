@@ -53,13 +53,20 @@ class KafkaChecker:
         consumer = self._consumer()
         try:
             metadata = consumer.list_topics(TOPIC, timeout=5)
-            partitions = metadata.topics[TOPIC].partitions
+            topic = metadata.topics.get(TOPIC)
+            if topic is None or topic.error is not None or not topic.partitions:
+                raise AssertionError(f"the broker has no topic {TOPIC} (yet)")
+            partitions = topic.partitions
             return {
                 p: consumer.get_watermark_offsets(TopicPartition(TOPIC, p), timeout=5)[1]
                 for p in partitions
             }
         finally:
             consumer.close()
+
+    def beginning(self) -> dict[int, int]:
+        """Every partition from its start: to read a topic a broker had to create again."""
+        return dict.fromkeys(self.mark(), 0)
 
     def events_since(self, marks: dict[int, int], stream_ids: set[str]) -> list[KafkaEvent]:
         """Every event of these streams after the marks, in partition order (per-stream order).

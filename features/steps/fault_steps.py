@@ -1,0 +1,60 @@
+# mypy: disallow-untyped-decorators=False
+# (behave's step and fixture decorators carry no types)
+"""Faults: servers under the platform going down and coming back (embedded stack, @fault)."""
+
+from behave import given, then, when
+from behave.runner import Context
+
+from support import faults
+from support.eventually import eventually
+from support.viewer import Watching
+from support.world import world_of
+
+
+@given("the {what:Server} is down")
+def server_down(context: Context, what: str) -> None:
+    world = world_of(context)
+    context.add_cleanup(lambda: faults.restore(world.run))
+    faults.stop(world.run, what)
+    if what == "event broker":
+        world.kafka_marks = {}  # it comes back without its topic: read the new one from its start
+
+
+@when("the {what:Server} comes back")
+def server_back(context: Context, what: str) -> None:
+    faults.start(world_of(context).run, what)
+
+
+@when("the {what:Server} restarts")
+def server_restarts(context: Context, what: str) -> None:
+    server_down(context, what)
+    server_back(context, what)
+
+
+@then("the platform reports the {what:Server} as failing")
+def reported_failing(context: Context, what: str) -> None:
+    world = world_of(context)
+    eventually(
+        lambda: faults.reported_failing(world.run, what),
+        within=10,
+        what=f"/health reporting the {what} as failing",
+    )
+
+
+@then("{name:Name} is told the platform is unavailable")
+def told_unavailable(context: Context, name: str) -> None:
+    reply = world_of(context).reply_to(name)
+    assert reply.status == 503, f"{name} should be told 503, unavailable: {reply.describe()}"
+    assert reply.error == "unavailable", f"expected the error 'unavailable': {reply.describe()}"
+
+
+@when("{viewer:Name}'s page reconnects")
+def page_reconnects(context: Context, viewer: str) -> None:
+    world = world_of(context)
+    watcher = world.viewer(viewer)
+
+    def reconnected() -> None:
+        outcome = world.call(watcher.reconnect(world.run.pages))
+        assert isinstance(outcome, Watching), f"{viewer}'s page could not reconnect: {outcome}"
+
+    eventually(reconnected, within=15, every=0.25, what=f"{viewer}'s page reconnecting")
