@@ -88,7 +88,9 @@ def nginx(run_dir: Path, ports: Ports) -> Server:
         log=home / "logs" / "stdout.log",
         extra_logs=[home / "logs" / "error.log"],
         ports=[ports.rtmp, ports.hls],
-        stop_signal=signal.SIGQUIT,
+        # Fast shutdown: a graceful one waits for live RTMP publishers to leave, which they never
+        # do; a broadcaster's connection dropping is what the platform must handle anyway.
+        stop_signal=signal.SIGTERM,
     )
 
 
