@@ -9,7 +9,8 @@ ifeq ($(TARGET),compose)
 TARGET_ENV := env $(shell grep -v '^\#' compose/suite.env | xargs)
 endif
 
-.PHONY: bootstrap accept test lint typecheck deploy-check unit stack report compose-keys clean
+.PHONY: bootstrap accept test lint typecheck deploy-check unit stack report compose-keys soak clean
+N ?= 20
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -45,6 +46,10 @@ deploy-check: bootstrap
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/acceptance.yml
 	$(BIN)/kubernetes-validate --strict --quiet compose/k8s/suite-job.yaml
 	$(BIN)/check-jsonschema --schemafile compose/k8s/servicemonitor.schema.json compose/k8s/servicemonitor.yaml
+
+# The default suite N times in a row, each on a fresh embedded stack; pass/fail per scenario.
+soak: bootstrap
+	$(BIN)/python -m support.report.soak --runs $(N) $(BEHAVE_ARGS)
 
 stack: bootstrap
 	$(BIN)/python -m support.stack up

@@ -44,9 +44,11 @@ Feature: Faults
         | 1      | 0    | 2     | 1      | 0    |
 
     Scenario: The platform reports the broker down and keeps serving viewers
-      Given the event broker is down
+      Given the platform's metrics have been read
+      And the event broker is down
       When Ben joins Ada's stream
       Then the platform reports the event broker as failing
+      And the metrics count failed rounds of event publishing
       And Ada's stream has 1 viewer and a peak of 1 everywhere
 
   Rule: Redis is a copy: while it is down nothing changes, and it is rebuilt when it is back
@@ -77,6 +79,11 @@ Feature: Faults
         | look at |
         | join    |
         | leave   |
+
+    Scenario: Nobody can create a stream while the database is down
+      Given the database is down
+      When Ben tries to create a stream
+      Then Ben is told the platform is unavailable
 
     Scenario: Nothing is lost when the database restarts, and the platform recovers
       Given Ben has joined Ada's stream

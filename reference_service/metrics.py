@@ -36,7 +36,9 @@ class Metrics:
             f"{PREFIX}_broadcast_errors", "WebSocket sends that failed.", registry=r
         )
         self.kafka_delivery_errors = Counter(
-            f"{PREFIX}_kafka_delivery_errors", "Events Kafka did not accept.", registry=r
+            f"{PREFIX}_kafka_delivery_errors",
+            "Rounds of the outbox relay the broker failed (the events wait).",
+            registry=r,
         )
         self.stream_duration = Histogram(
             f"{PREFIX}_stream_duration_seconds",

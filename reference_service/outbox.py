@@ -77,6 +77,7 @@ class Relay:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
+                self.metrics.kafka_delivery_errors.inc()
                 log.warning("the outbox relay could not publish, retrying: %r", error)
                 self._drop_producer()
                 await asyncio.sleep(RETRY_AFTER)
@@ -101,7 +102,6 @@ class Relay:
         loop = asyncio.get_running_loop()
         failures = await loop.run_in_executor(None, self._produce, rows)
         if failures:
-            self.metrics.kafka_delivery_errors.inc(len(failures))
             raise RuntimeError(f"the broker did not take {len(failures)} events: {failures[0]}")
         async with self.pool.connection() as connection:
             await connection.execute(

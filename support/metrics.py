@@ -38,6 +38,7 @@ NAMES: dict[str, tuple[str, dict[str, str]]] = {
     "stream durations observed": ("nova_streaming_stream_duration_seconds_count", {}),
     "seconds of streams observed": ("nova_streaming_stream_duration_seconds_sum", {}),
     "room deliveries timed": ("nova_streaming_fanout_latency_seconds_count", {}),
+    "failed rounds of event publishing": ("nova_streaming_kafka_delivery_errors_total", {}),
 }
 
 

@@ -21,6 +21,7 @@ from support.api import room_url
 from support.contract import CONTRACT_DIR
 from support.eventually import eventually
 from support.identity import Person, TokenIssuer, forged_token
+from support.stack import EmbeddedStack
 from support.stores.clickhouse import ClickHouseChecker
 from support.stores.kafka import KafkaChecker
 from support.stores.postgres import PostgresChecker
@@ -281,3 +282,68 @@ def test_the_service_serves_the_contract_it_implements(http: Http) -> None:
     assert served == json.loads(
         (Path(__file__).parent.parent / "docs/contract/openapi.json").read_text()
     )
+
+
+def update(
+    http: Http, stream: dict[str, Any], client: str = "1", call: str = "update_publish"
+) -> tuple[int, Any]:
+    form = {"call": call, "name": stream["stream_id"], "clientid": client}
+    return http.call("POST", "/api/v1/streams/update", form=form)
+
+
+def test_the_ingest_reports_keep_a_live_publisher_and_drop_any_other(
+    http: Http, ada: tuple[Person, str]
+) -> None:
+    stream = create(http, ada[1])
+    assert update(http, stream)[0] == 403, "a publisher of a stream that is not live is dropped"
+    assert publish(http, stream) == 200
+    assert update(http, stream) == (200, {"status": "live"})
+    assert update(http, stream, client="someone else")[0] == 403
+    assert update(http, stream, client="a player", call="update_play") == (
+        200,
+        {"status": "ignored"},
+    )
+    status, body = http.call("POST", "/api/v1/streams/update", form={"call": "update_publish"})
+    assert (status, body["error"]) == (400, "validation_error")
+    publish_done(http, stream)
+    assert update(http, stream)[0] == 403, "an ended stream's publisher is dropped"
+
+
+def test_every_operation_answers_503_while_the_database_is_down(
+    http: Http, stack: EmbeddedStack, target: Target, ada: tuple[Person, str]
+) -> None:
+    """Contract: faults. A store that is down is an honest 503, never a 500 or a hang; the
+    ingest's periodic report is the exception: a publisher is never dropped for it."""
+    stream = create(http, ada[1])
+    webhook = {"name": stream["stream_id"], "clientid": "1", "key": stream["stream_key"]}
+    calls: list[tuple[str, str, dict[str, Any]]] = [
+        ("POST", "/api/v1/streams", {"token": ada[1], "body": {"title": "t"}}),
+        ("GET", "/api/v1/streams?status=live", {"token": ada[1]}),
+        ("GET", f"/api/v1/streams/{stream['stream_id']}", {"token": ada[1]}),
+        ("POST", f"/api/v1/streams/{stream['stream_id']}/join", {"token": ada[1]}),
+        ("POST", f"/api/v1/streams/{stream['stream_id']}/leave", {"token": ada[1]}),
+        ("POST", "/api/v1/streams/auth", {"form": webhook}),
+        ("POST", "/api/v1/streams/done", {"form": webhook}),
+        ("GET", f"/api/v1/streams/{stream['stream_id']}/ws", {}),
+    ]
+    stack.stop_server("postgres")
+    try:
+        answers = {f"{method} {path}": http.call(method, path, **kw) for method, path, kw in calls}
+        kept = http.call(
+            "POST", "/api/v1/streams/update", form={**webhook, "call": "update_publish"}
+        )
+    finally:
+        stack.start_server("postgres")
+        eventually(lambda: healthy(http), within=20, what="the service recovering")
+    wrong = {
+        call: answer
+        for call, answer in answers.items()
+        if answer[0] != 503 or answer[1]["error"] != "unavailable"
+    }
+    assert wrong == {}
+    assert kept == (200, {"status": "unchecked"})
+
+
+def healthy(http: Http) -> None:
+    status, report = http.call("GET", "/health")
+    assert status == 200, report

@@ -35,6 +35,12 @@ def waited_to_go_live(context: Context, name: str, seconds: int) -> None:
     world_of(context).stream_of(name).wait_until_aged(seconds)
 
 
+@when("{name:Name} tries to create a stream")
+def try_to_create(context: Context, name: str) -> None:
+    world = world_of(context)
+    world.replies[name] = world.call(world.run.api.create_stream(world.token(name), {"title": "x"}))
+
+
 @when("{name:Name} creates a stream without a title")
 def create_untitled_stream(context: Context, name: str) -> None:
     world = world_of(context)

@@ -86,6 +86,20 @@ def metrics_changed(context: Context) -> None:
     eventually(changed, within=5, what="the metrics changing")
 
 
+@then("the metrics count failed rounds of event publishing")
+def failed_publishing_counted(context: Context) -> None:
+    world = world_of(context)
+
+    def counted() -> None:
+        before, after = metrics_now(world)
+        grown = after.named("failed rounds of event publishing") - before.named(
+            "failed rounds of event publishing"
+        )
+        assert grown >= 1, f"failed rounds of event publishing grew by {grown}, not 1 or more"
+
+    eventually(counted, within=5, what="failed event publishing being counted")
+
+
 @then("the stream durations have gained one observation of about as long as {owner:Name} was live")
 def duration_observed(context: Context, owner: str) -> None:
     world = world_of(context)

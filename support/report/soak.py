@@ -1,0 +1,76 @@
+"""`python -m support.report.soak --runs N`: the default suite N times in a row, each run on a
+fresh embedded stack, and every scenario's pass and fail counts at the end.
+
+A flake shows as a scenario that failed in some runs and passed in others; it is fixed at its
+root (a condition waited for), never by a retry. The figures go to docs/reliability.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+OUT = Path("reports/soak")
+
+
+def outcomes(report: list[dict[str, Any]]) -> dict[str, str]:
+    """Each scenario's status in one behave JSON report, keyed "feature: scenario"."""
+    found = {}
+    for feature in report:
+        for element in feature.get("elements", []):
+            if element.get("type") == "scenario":
+                found[f"{feature['name']}: {element['name']}"] = element.get("status", "untested")
+    return found
+
+
+def tally(runs: list[dict[str, str]]) -> dict[str, Counter[str]]:
+    counts: dict[str, Counter[str]] = {}
+    for run in runs:
+        for scenario, status in run.items():
+            counts.setdefault(scenario, Counter())[status] += 1
+    return counts
+
+
+def table(counts: dict[str, Counter[str]], runs: int) -> str:
+    lines = [f"{'passed':>6} {'failed':>6} {'other':>6}  scenario ({runs} runs)"]
+    for scenario, seen in sorted(counts.items(), key=lambda item: (-item[1]["failed"], item[0])):
+        other = sum(seen.values()) - seen["passed"] - seen["failed"]
+        lines.append(f"{seen['passed']:>6} {seen['failed']:>6} {other:>6}  {scenario}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m support.report.soak", description=__doc__)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("behave_args", nargs="*", help="passed on to behave")
+    args = parser.parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    results, began = [], time.monotonic()
+    for run in range(1, args.runs + 1):
+        report = OUT / f"run-{run}.json"
+        started = time.monotonic()
+        code = subprocess.run(
+            [sys.executable, "-m", "behave", "-f", "json", "-o", str(report), "-f", "progress",
+             *args.behave_args],
+            check=False,
+        ).returncode  # fmt: skip
+        run_outcomes = outcomes(json.loads(report.read_text())) if report.exists() else {}
+        failed = [name for name, status in run_outcomes.items() if status == "failed"]
+        print(f"run {run}: exit {code}, {len(run_outcomes)} scenarios, {len(failed)} failed, "
+              f"{time.monotonic() - started:.0f} s {failed}", flush=True)  # fmt: skip
+        results.append(run_outcomes)
+    counts = tally(results)
+    print(table(counts, args.runs))
+    failures = sum(seen["failed"] for seen in counts.values())
+    print(f"{args.runs} runs in {time.monotonic() - began:.0f} s: {failures} scenario failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,31 @@
+"""The soak run's tally: each scenario's outcomes across runs, failures first."""
+
+from __future__ import annotations
+
+from support.report.soak import outcomes, table, tally
+
+REPORT = [
+    {
+        "name": "Faults",
+        "elements": [
+            {"type": "background", "name": "", "status": "passed"},
+            {"type": "scenario", "name": "Redis restarts", "status": "passed"},
+            {"type": "scenario", "name": "Kafka restarts", "status": "failed"},
+        ],
+    }
+]
+
+
+def test_a_report_gives_each_scenario_its_status() -> None:
+    assert outcomes(REPORT) == {
+        "Faults: Redis restarts": "passed",
+        "Faults: Kafka restarts": "failed",
+    }
+
+
+def test_the_table_puts_the_flaky_scenarios_first() -> None:
+    second = {"Faults: Redis restarts": "passed", "Faults: Kafka restarts": "passed"}
+    counts = tally([outcomes(REPORT), second])
+    lines = table(counts, 2).splitlines()
+    assert lines[1].split() == ["1", "1", "0", "Faults:", "Kafka", "restarts"]
+    assert lines[2].split() == ["2", "0", "0", "Faults:", "Redis", "restarts"]
