@@ -185,44 +185,38 @@ class Platform:
             await asyncio.sleep(REAP_EVERY)
 
     async def join(self, stream_id: uuid.UUID, user_id: uuid.UUID) -> Audience:
-        async with self._lock(stream_id), self.streams.changing() as change:
-            stream = await change.stream(stream_id)
-            if stream is None:
-                raise ApiError(404, "not_found", f"no stream {stream_id}")
-            if stream.status != LIVE:
-                raise ApiError(409, "not_live", f"stream {stream_id} is {stream.status}, not live")
-            since = time.perf_counter()
-            changed, count, peak = await change.join(stream_id, user_id)
-            audience = Audience(changed, count, peak)
-            if changed:
-                await change.tell(
-                    event("viewer.joined", stream_id, user_id=str(user_id), viewer_count=count)
-                )
-                await self.viewers.joined(stream_id, user_id, audience)
-        if changed:
-            self.relay.wake.set()
-            self.metrics.viewer_joins.inc()
-            self._count_changed(stream_id, audience, since)
-        return audience
+        return await self._audience_change(stream_id, user_id, joining=True)
 
     async def leave(self, stream_id: uuid.UUID, user_id: uuid.UUID) -> Audience:
+        return await self._audience_change(stream_id, user_id, joining=False)
+
+    async def _audience_change(
+        self, stream_id: uuid.UUID, user_id: uuid.UUID, *, joining: bool
+    ) -> Audience:
+        """A viewer joins (only a live stream: 409 otherwise) or leaves (of a stream that is not
+        live: nothing changes); counted once, the peak kept, the event and projection with it."""
         async with self._lock(stream_id), self.streams.changing() as change:
             stream = await change.stream(stream_id)
             if stream is None:
                 raise ApiError(404, "not_found", f"no stream {stream_id}")
             if stream.status != LIVE:
+                if joining:
+                    raise ApiError(
+                        409, "not_live", f"stream {stream_id} is {stream.status}, not live"
+                    )
                 return Audience(False, 0, stream.peak_viewers)
             since = time.perf_counter()
-            changed, count, peak = await change.leave(stream_id, user_id)
-            audience = Audience(changed, count, peak)
-            if changed:
+            move = change.join if joining else change.leave
+            audience = Audience(*await move(stream_id, user_id))
+            if audience.changed:
+                kind = "viewer.joined" if joining else "viewer.left"
                 await change.tell(
-                    event("viewer.left", stream_id, user_id=str(user_id), viewer_count=count)
+                    event(kind, stream_id, user_id=str(user_id), viewer_count=audience.viewers)
                 )
-                await self.viewers.left(stream_id, user_id, audience)
-        if changed:
+                await self.viewers.counted(stream_id, user_id, audience, joined=joining)
+        if audience.changed:
             self.relay.wake.set()
-            self.metrics.viewer_leaves.inc()
+            (self.metrics.viewer_joins if joining else self.metrics.viewer_leaves).inc()
             self._count_changed(stream_id, audience, since)
         return audience
 

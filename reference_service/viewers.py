@@ -57,18 +57,16 @@ class Viewers:
             pipe.srem(ACTIVE_STREAMS, str(stream_id))
             await self._run(pipe.execute)
 
-    async def joined(self, stream_id: uuid.UUID, user_id: uuid.UUID, audience: Audience) -> None:
+    async def counted(
+        self, stream_id: uuid.UUID, user_id: uuid.UUID, audience: Audience, *, joined: bool
+    ) -> None:
+        """A viewer joined or left: the members, the count and the peak as PostgreSQL has them."""
         members, viewers, peak = keys(stream_id)
         async with self.client.pipeline(transaction=True) as pipe:
-            pipe.sadd(members, str(user_id))
-            pipe.set(viewers, audience.viewers)
-            pipe.set(peak, audience.peak)
-            await self._run(pipe.execute)
-
-    async def left(self, stream_id: uuid.UUID, user_id: uuid.UUID, audience: Audience) -> None:
-        members, viewers, peak = keys(stream_id)
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.srem(members, str(user_id))
+            if joined:
+                pipe.sadd(members, str(user_id))
+            else:
+                pipe.srem(members, str(user_id))
             pipe.set(viewers, audience.viewers)
             pipe.set(peak, audience.peak)
             await self._run(pipe.execute)
