@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import resource
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -62,8 +63,14 @@ def say(message: str) -> None:
     print(message, file=sys.__stderr__, flush=True)
 
 
+def interrupted(signum: int, _frame: object) -> None:
+    """SIGTERM (a CI job cancelled, `kill`) ends the run as Ctrl-C does: the stack is torn down."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def before_all(context: Context) -> None:
     began = time.monotonic()
+    signal.signal(signal.SIGTERM, interrupted)
     userdata = context.config.userdata
     target = configured(userdata, os.environ)
     stack = None

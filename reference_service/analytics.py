@@ -19,7 +19,7 @@ from typing import Any
 
 from clickhouse_driver import Client
 from clickhouse_driver.errors import Error as ClickHouseError
-from confluent_kafka import Consumer, Message
+from confluent_kafka import Consumer, KafkaException, Message
 from confluent_kafka.admin import AdminClient
 
 from reference_service.config import Settings
@@ -109,6 +109,8 @@ def run(settings: Settings) -> int:
             "enable.auto.commit": False,
             "session.timeout.ms": session,
             "heartbeat.interval.ms": max(100, session // 4),
+            # A broker that lost its topic gets it created again (outbox.py): notice within 1 s.
+            "topic.metadata.refresh.interval.ms": 1000,
         }
     )
     consumer.subscribe([settings.kafka_topic])
@@ -118,16 +120,20 @@ def run(settings: Settings) -> int:
     try:
         while not stopping.is_set():
             messages = consumer.consume(num_messages=500, timeout=0.5)
-            rows = []
+            rows, consumed = [], 0
             for message in messages:
                 if message.error():
                     log.warning("Kafka: %s", message.error())
                     continue
+                consumed += 1
                 parsed = row(message)
                 if parsed is not None:
                     rows.append(parsed)
-            if messages and store(clickhouse, rows, stopping):
-                consumer.commit(asynchronous=False)
+            if consumed and store(clickhouse, rows, stopping):
+                try:
+                    consumer.commit(asynchronous=False)
+                except KafkaException as error:  # the broker went (again): the rows are stored
+                    log.warning("could not commit the offsets, the events come again: %s", error)
     finally:
         consumer.close()
         clickhouse.disconnect()

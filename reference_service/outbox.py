@@ -5,9 +5,12 @@ This relay publishes unsent events to Kafka in the order they were written, keye
 waits until the broker has every one, and only then marks them sent. While the broker is down
 nothing is lost, the API keeps serving, and the events wait; when it is back they go out in order.
 
-A broker that comes back without the topic (the embedded broker keeps topics in memory) has lost
-what it held: the relay creates the topic again and publishes every event it has kept (one hour)
-once more, so the topic holds each event once, in order. Consumers count events by `event_id`.
+A broker that comes back having lost what it held (the embedded broker keeps everything in
+memory) is told by a marker the relay keeps in the broker itself: a committed offset of its own
+consumer group, which such a broker no longer has. The topic may exist again by then (a client's
+metadata request can create it), so its existence proves nothing. The relay then publishes every
+event it has kept (one hour) once more, so the topic holds each event once, in order. Consumers
+count events by `event_id`.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from psycopg_pool import AsyncConnectionPool
 
@@ -28,6 +32,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 500
 RETRY_AFTER = 0.5
+MARKER_GROUP = "nova-outbox-relay"  # its committed offset says the broker kept its history
 KEPT_FOR = 3600  # seconds a sent event is kept, for a broker that lost its topic
 
 
@@ -47,6 +52,8 @@ class Relay:
         self.metrics = metrics
         self.admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
         self.producer: Producer | None = None
+        # The kept events were flipped to unsent for this broker; its marker may lag behind.
+        self.republished = False
         self.wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -80,6 +87,7 @@ class Relay:
                 self.metrics.kafka_delivery_errors.inc()
                 log.warning("the outbox relay could not publish, retrying: %r", error)
                 self._drop_producer()
+                self.republished = False  # the broker may be lost again: check it afresh
                 await asyncio.sleep(RETRY_AFTER)
                 continue
             self.wake.clear()
@@ -100,56 +108,73 @@ class Relay:
         if not rows:
             return 0
         loop = asyncio.get_running_loop()
-        failures = await loop.run_in_executor(None, self._produce, rows)
-        if failures:
-            raise RuntimeError(f"the broker did not take {len(failures)} events: {failures[0]}")
+        delivered, failures = await loop.run_in_executor(None, self._produce, rows)
         async with self.pool.connection() as connection:
             await connection.execute(
-                "UPDATE outbox SET sent_at = now() WHERE id = ANY(%s)", ([row[0] for row in rows],)
+                "UPDATE outbox SET sent_at = now() WHERE id = ANY(%s)", (delivered,)
             )
             await connection.execute(
                 "DELETE FROM outbox WHERE sent_at < now() - make_interval(secs => %s)", (KEPT_FOR,)
             )
+        if failures:
+            raise RuntimeError(f"the broker did not take {len(failures)} events: {failures[0]}")
         return len(rows)
 
-    def _produce(self, rows: list[tuple[Any, ...]]) -> list[str]:
-        """Produce the rows in order and wait for every delivery; the errors, if any."""
+    def _produce(self, rows: list[tuple[Any, ...]]) -> tuple[list[int], list[str]]:
+        """Produce the rows in order and wait for every delivery: the ids the broker took (the
+        longest run from the first, so order holds), and the errors, if any."""
         assert self.producer is not None
-        failures: list[str] = []
+        reports: dict[int, KafkaError | None] = {}
 
-        def delivered(error: KafkaError | None, _message: Message) -> None:
-            if error is not None:
-                failures.append(str(error))
+        def report(row_id: int) -> Callable[[KafkaError | None, Message], None]:
+            def delivered(error: KafkaError | None, _message: Message) -> None:
+                reports[row_id] = error
 
-        for _, stream_id, payload in rows:
-            self.producer.produce(
-                self.topic,
-                key=str(stream_id).encode(),
-                value=payload.encode(),
-                on_delivery=delivered,
-            )
+            return delivered
+
+        for row_id, stream_id, payload in rows:
+            key = str(stream_id).encode()
+            self.producer.produce(self.topic, payload.encode(), key, on_delivery=report(row_id))
         left = self.producer.flush(BROKER_TIMEOUT)
+        delivered = []
+        for row_id, _, _ in rows:
+            if row_id not in reports or reports[row_id] is not None:
+                break
+            delivered.append(row_id)
+        failures = [str(error) for error in reports.values() if error is not None]
         if left:
             failures.append(f"{left} events still waiting after {BROKER_TIMEOUT} s")
-        return failures
+        return delivered, failures
 
     async def _ready(self) -> None:
-        """A producer for a broker that holds the topic; a lost topic brings the events back."""
+        """A producer for a broker that holds the topic and its history; a broker that lost its
+        history gets every kept event again."""
         loop = asyncio.get_running_loop()
-        created = await loop.run_in_executor(
-            None, ensure_topic, self.admin, self.topic, self.partitions
-        )
-        if created:
+        await loop.run_in_executor(None, ensure_topic, self.admin, self.topic, self.partitions)
+        await loop.run_in_executor(None, self._topic_ready)
+        if not await loop.run_in_executor(None, self._history_kept):
+            if self.republished:  # already sent again to this broker: only the marker is missing
+                await loop.run_in_executor(None, self._mark_history)
+                return
             async with self.pool.connection() as connection:
                 cursor = await connection.execute(
-                    "UPDATE outbox SET sent_at = NULL WHERE sent_at IS NOT NULL"
+                    "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL"
                 )
-            log.warning(
-                "the broker had lost topic %s: created it again, publishing %d kept events again",
-                self.topic,
-                cursor.rowcount,
-            )
-            self._drop_producer()
+                kept = (await cursor.fetchone() or (0,))[0]
+            if kept:
+                # Whatever the topic holds came after the loss (a client's metadata request can
+                # create it, a producer of ours can have written to it): start it afresh.
+                log.warning("the broker lost what it held: publishing %d kept events again", kept)
+                self._drop_producer()
+                await loop.run_in_executor(None, self._recreate_topic)
+                async with self.pool.connection() as connection:
+                    await connection.execute(
+                        "UPDATE outbox SET sent_at = NULL WHERE sent_at IS NOT NULL"
+                    )
+            self.republished = True
+            await loop.run_in_executor(None, self._mark_history)
+        else:
+            self.republished = False
         if self.producer is not None:
             return
         self.producer = Producer(
@@ -163,8 +188,47 @@ class Relay:
             }
         )
 
+    def _topic_ready(self) -> None:
+        """Every partition of the topic has a leader: a broker just back may not be there yet."""
+        topic = self.admin.list_topics(self.topic, timeout=BROKER_TIMEOUT).topics.get(self.topic)
+        if topic is None or topic.error is not None or not topic.partitions:
+            raise RuntimeError(f"topic {self.topic} is not ready: {topic and topic.error}")
+        leaderless = [p.id for p in topic.partitions.values() if p.leader < 0 or p.error]
+        if leaderless:
+            raise RuntimeError(f"partitions {leaderless} of {self.topic} have no leader yet")
+
+    def _history_kept(self) -> bool:
+        marker = self._marker()
+        try:
+            (kept,) = marker.committed([TopicPartition(self.topic, 0)], timeout=BROKER_TIMEOUT)
+        finally:
+            marker.close()
+        return bool(kept.offset >= 0)
+
+    def _mark_history(self) -> None:
+        marker = self._marker()
+        try:
+            marker.commit(offsets=[TopicPartition(self.topic, 0, 0)], asynchronous=False)
+        finally:
+            marker.close()
+
+    def _marker(self) -> Consumer:
+        """A fresh client each time: nothing it remembers may stand in for the broker's answer."""
+        return Consumer(
+            {"bootstrap.servers": self.bootstrap, "group.id": MARKER_GROUP,
+             "enable.auto.commit": False, "log_level": 0}
+        )  # fmt: skip
+
+    def _recreate_topic(self) -> None:
+        self.admin.delete_topics([self.topic])[self.topic].result(timeout=BROKER_TIMEOUT)
+        ensure_topic(self.admin, self.topic, self.partitions)
+        self._topic_ready()
+
     def _drop_producer(self) -> None:
-        """After a failure, start afresh: nothing queued in a producer may be sent unchecked."""
+        """After a failure, start afresh: nothing queued or in flight in the old producer may be
+        sent again behind the relay's back (its events are still unsent in the outbox)."""
         if self.producer is not None:
-            self.producer.purge()
+            self.producer.purge(in_queue=True, in_flight=True, blocking=True)
+            self.producer.flush(0)
+            self.producer.close()
             self.producer = None

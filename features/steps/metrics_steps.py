@@ -146,7 +146,8 @@ def published_in_order(context: Context, owner: str) -> None:
         marks = world.kafka_marks or world.run.kafka.beginning()
         events = world.run.kafka.events_since(marks, {stream.stream_id})
         seen = [told(e.event_type, e.payload) for e in events]
-        assert seen == expected, f"Kafka has {seen}, expected {expected}"
+        where = [(e.partition, e.offset, e.payload.get("event_id", "")[:8]) for e in events]
+        assert seen == expected, f"Kafka has {seen} at {where}, expected {expected}"
         return events
 
     events = eventually(published, within=10, what=f"the events of {owner}'s stream on Kafka")
