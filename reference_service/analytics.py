@@ -19,7 +19,7 @@ from typing import Any
 
 from clickhouse_driver import Client
 from clickhouse_driver.errors import Error as ClickHouseError
-from confluent_kafka import Consumer, KafkaException, Message
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message
 from confluent_kafka.admin import AdminClient
 
 from reference_service.config import Settings
@@ -100,25 +100,20 @@ def run(settings: Settings) -> int:
     clickhouse = Client.from_url(settings.clickhouse_url)
     for statement in DDL:
         clickhouse.execute(statement)
-    session = settings.kafka_session_timeout_ms
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "group.id": GROUP,
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-            "session.timeout.ms": session,
-            "heartbeat.interval.ms": max(100, session // 4),
-            # A broker that lost its topic gets it created again (outbox.py): notice within 1 s.
-            "topic.metadata.refresh.interval.ms": 1000,
-        }
-    )
-    consumer.subscribe([settings.kafka_topic])
+    broker_lost = threading.Event()
+    consumer = subscribe(settings, broker_lost)
     if settings.analytics_ready_file:
         Path(settings.analytics_ready_file).write_text(str(os.getpid()))
     log.info("consuming %s as group %s", settings.kafka_topic, GROUP)
     try:
         while not stopping.is_set():
+            if broker_lost.is_set():
+                # Join again, from the broker's committed offsets: a broker that lost them (and
+                # the topic) gives everything from the start; positions kept here would not.
+                broker_lost.clear()
+                consumer.unsubscribe()
+                consumer.subscribe([settings.kafka_topic])
+                log.warning("the broker was lost: consuming %s afresh", settings.kafka_topic)
             messages = consumer.consume(num_messages=500, timeout=0.5)
             rows, consumed = [], 0
             for message in messages:
@@ -138,6 +133,31 @@ def run(settings: Settings) -> int:
         consumer.close()
         clickhouse.disconnect()
     return 0
+
+
+def subscribe(settings: Settings, broker_lost: threading.Event) -> Consumer:
+    """The group's consumer; `broker_lost` is set when every broker went away."""
+
+    def on_error(error: KafkaError) -> None:
+        if error.code() == KafkaError._ALL_BROKERS_DOWN:
+            broker_lost.set()
+
+    session = settings.kafka_session_timeout_ms
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": GROUP,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "session.timeout.ms": session,
+            "heartbeat.interval.ms": max(100, session // 4),
+            # A broker that lost its topic gets it created again (outbox.py): notice within 1 s.
+            "topic.metadata.refresh.interval.ms": 1000,
+            "error_cb": on_error,
+        }
+    )
+    consumer.subscribe([settings.kafka_topic])
+    return consumer
 
 
 def store(clickhouse: Client, rows: list[tuple[Any, ...]], stopping: threading.Event) -> bool:
