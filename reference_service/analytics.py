@@ -19,14 +19,22 @@ from typing import Any
 
 from clickhouse_driver import Client
 from clickhouse_driver.errors import Error as ClickHouseError
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message
+from confluent_kafka import (
+    OFFSET_STORED,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient
 
 from reference_service.config import Settings
-from reference_service.events import ensure_topic
+from reference_service.events import BROKER_TIMEOUT, ensure_topic
 
 log = logging.getLogger("reference_service.analytics")
 
+RETRY_AFTER = 0.5
 GROUP = "nova-analytics"
 DDL = (
     "CREATE DATABASE IF NOT EXISTS nova_analytics",
@@ -100,30 +108,22 @@ def run(settings: Settings) -> int:
     clickhouse = Client.from_url(settings.clickhouse_url)
     for statement in DDL:
         clickhouse.execute(statement)
-    broker_lost = threading.Event()
-    consumer = subscribe(settings, broker_lost)
+    lost = threading.Event()  # every broker went away, or the topic did: assign afresh
+    consumer = consumer_for(settings, lost)
+    while not assign(consumer, settings.kafka_topic):
+        if stopping.wait(RETRY_AFTER):
+            return 0
     if settings.analytics_ready_file:
         Path(settings.analytics_ready_file).write_text(str(os.getpid()))
-    log.info("consuming %s as group %s", settings.kafka_topic, GROUP)
+    log.info("consuming %s for group %s", settings.kafka_topic, GROUP)
     try:
         while not stopping.is_set():
-            if broker_lost.is_set():
-                # Join again, from the broker's committed offsets: a broker that lost them (and
-                # the topic) gives everything from the start; positions kept here would not.
-                broker_lost.clear()
-                consumer.unsubscribe()
-                consumer.subscribe([settings.kafka_topic])
-                log.warning("the broker was lost: consuming %s afresh", settings.kafka_topic)
-            messages = consumer.consume(num_messages=500, timeout=0.5)
-            rows, consumed = [], 0
-            for message in messages:
-                if message.error():
-                    log.warning("Kafka: %s", message.error())
-                    continue
-                consumed += 1
-                parsed = row(message)
-                if parsed is not None:
-                    rows.append(parsed)
+            if lost.is_set() and assign(consumer, settings.kafka_topic):
+                lost.clear()
+                log.warning(
+                    "the broker or the topic went: consuming %s afresh", settings.kafka_topic
+                )
+            consumed, rows = read(consumer, lost)
             if consumed and store(clickhouse, rows, stopping):
                 try:
                     consumer.commit(asynchronous=False)
@@ -135,29 +135,53 @@ def run(settings: Settings) -> int:
     return 0
 
 
-def subscribe(settings: Settings, broker_lost: threading.Event) -> Consumer:
-    """The group's consumer; `broker_lost` is set when every broker went away."""
-
+def consumer_for(settings: Settings, lost: threading.Event) -> Consumer:
     def on_error(error: KafkaError) -> None:
         if error.code() == KafkaError._ALL_BROKERS_DOWN:
-            broker_lost.set()
+            lost.set()
 
-    session = settings.kafka_session_timeout_ms
-    consumer = Consumer(
+    return Consumer(
         {
             "bootstrap.servers": settings.kafka_bootstrap,
             "group.id": GROUP,
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
-            "session.timeout.ms": session,
-            "heartbeat.interval.ms": max(100, session // 4),
-            # A broker that lost its topic gets it created again (outbox.py): notice within 1 s.
-            "topic.metadata.refresh.interval.ms": 1000,
             "error_cb": on_error,
         }
     )
-    consumer.subscribe([settings.kafka_topic])
-    return consumer
+
+
+def read(consumer: Consumer, lost: threading.Event) -> tuple[int, list[tuple[Any, ...]]]:
+    """Up to 500 events: how many were read, and the rows of those that parse."""
+    rows, consumed = [], 0
+    for message in consumer.consume(num_messages=500, timeout=0.5):
+        error = message.error()
+        if error is not None:
+            log.warning("Kafka: %s", error)
+            if error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+                lost.set()
+            continue
+        consumed += 1
+        parsed = row(message)
+        if parsed is not None:
+            rows.append(parsed)
+    return consumed, rows
+
+
+def assign(consumer: Consumer, topic: str) -> bool:
+    """Every partition of the topic, from the group's committed offsets (none: the start).
+
+    Assigned, not subscribed: no group join to wait for, and after a broker that lost
+    everything, positions come from what the broker says now, not from what was read before.
+    """
+    try:
+        metadata = consumer.list_topics(topic, timeout=BROKER_TIMEOUT).topics.get(topic)
+    except KafkaException:
+        return False
+    if metadata is None or metadata.error is not None or not metadata.partitions:
+        return False
+    consumer.assign([TopicPartition(topic, p, OFFSET_STORED) for p in metadata.partitions])
+    return True
 
 
 def store(clickhouse: Client, rows: list[tuple[Any, ...]], stopping: threading.Event) -> bool:

@@ -26,8 +26,6 @@ class Settings:
     port: int = 8000
     kafka_topic: str = "stream_events"
     kafka_partitions: int = 3
-    # Apache Kafka refuses a session timeout under its group.min.session.timeout.ms (6 s).
-    kafka_session_timeout_ms: int = 6000
     analytics_ready_file: str | None = None
 
     @classmethod
@@ -54,6 +52,5 @@ class Settings:
             public_hls_url=need("PUBLIC_HLS_URL").rstrip("/"),
             host=environ.get("HOST", "0.0.0.0"),
             port=int(environ.get("PORT", "8000")),
-            kafka_session_timeout_ms=int(environ.get("KAFKA_SESSION_TIMEOUT_MS", "6000")),
             analytics_ready_file=environ.get("ANALYTICS_READY_FILE"),
         )

@@ -28,9 +28,8 @@ def test_the_nginx_image_fills_every_placeholder_of_the_shared_template() -> Non
 def test_the_service_gets_the_same_settings_in_both_stacks() -> None:
     embedded = set(service_env(Path("/run"), Ports(*range(1, 9))))
     container_only = {"HOST", "PORT"}  # set by the service image
-    embedded_only = {"KAFKA_SESSION_TIMEOUT_MS"}  # Tansu's slow group join; Apache Kafka keeps 6 s
     composed = set(COMPOSE["services"]["service"]["environment"])
-    assert composed == embedded - container_only - embedded_only
+    assert composed == embedded - container_only
 
 
 def test_the_compose_target_gives_the_suite_every_endpoint() -> None:

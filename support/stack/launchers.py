@@ -235,8 +235,6 @@ def service_env(run_dir: Path, ports: Ports) -> dict[str, str]:
         "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{ports.postgres}/postgres",
         "REDIS_URL": f"redis://127.0.0.1:{ports.redis}/0",
         "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{ports.kafka}",
-        # Tansu answers a consumer-group join after session.timeout/2; 2 s keeps that near 1 s.
-        "KAFKA_SESSION_TIMEOUT_MS": "2000",
         "CLICKHOUSE_URL": f"clickhouse://127.0.0.1:{ports.clickhouse_tcp}/default",
         "JWT_PUBLIC_KEY_FILE": str(run_dir / "keys" / "jwt_public.pem"),
         "PUBLIC_API_URL": f"http://127.0.0.1:{ports.service}",
