@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from support.report.soak import outcomes, table, tally
+from pathlib import Path
+
+from support.report.soak import outcomes, read_report, table, tally
 
 REPORT = [
     {
@@ -29,3 +31,11 @@ def test_the_table_puts_the_flaky_scenarios_first() -> None:
     lines = table(counts, 2).splitlines()
     assert lines[1].split() == ["1", "1", "0", "Faults:", "Kafka", "restarts"]
     assert lines[2].split() == ["2", "0", "0", "Faults:", "Redis", "restarts"]
+
+
+def test_a_report_behave_could_not_finish_is_a_failed_run(tmp_path: Path) -> None:
+    broken = tmp_path / "run-1.json"
+    broken.write_text('[{"name": "Faults", "elements": [')
+    ((name, status),) = read_report(broken).items()
+    assert status == "failed"
+    assert "could not be read" in name

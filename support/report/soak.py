@@ -29,6 +29,14 @@ def outcomes(report: list[dict[str, Any]]) -> dict[str, str]:
     return found
 
 
+def read_report(report: Path) -> dict[str, str]:
+    """A run's outcomes; a report behave could not finish counts as one failed run."""
+    try:
+        return outcomes(json.loads(report.read_text()))
+    except (OSError, json.JSONDecodeError) as error:
+        return {f"(the run's report could not be read: {error})": "failed"}
+
+
 def tally(runs: list[dict[str, str]]) -> dict[str, Counter[str]]:
     counts: dict[str, Counter[str]] = {}
     for run in runs:
@@ -60,7 +68,7 @@ def main(argv: list[str]) -> int:
              *args.behave_args],
             check=False,
         ).returncode  # fmt: skip
-        run_outcomes = outcomes(json.loads(report.read_text())) if report.exists() else {}
+        run_outcomes = read_report(report)
         failed = [name for name, status in run_outcomes.items() if status == "failed"]
         print(f"run {run}: exit {code}, {len(run_outcomes)} scenarios, {len(failed)} failed, "
               f"{time.monotonic() - started:.0f} s {failed}", flush=True)  # fmt: skip
