@@ -31,10 +31,16 @@ def main(argv: list[str]) -> int:
 
     from aiohttp import web
 
+    from reference_service.access_log import AccessLogger
     from reference_service.app import create_app
 
     web.run_app(
-        create_app(settings), host=settings.host, port=settings.port, print=None, shutdown_timeout=5
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        shutdown_timeout=5,
+        access_log_class=AccessLogger,
     )
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import uuid
@@ -178,12 +179,21 @@ async def leave(request: web.Request) -> web.Response:
 
 
 async def webhook_form(request: web.Request, call: str) -> tuple[uuid.UUID | None, Any]:
+    """The webhook's form, once the caller proved it is the ingest (contract: ingest): the
+    token nginx-rtmp presents (`?token=`, compared in constant time), a stream name, and for
+    every call but publish the publisher's `clientid`, so nobody ends someone else's stream."""
+    token = request.query.get("token", "")
+    if not hmac.compare_digest(token.encode(), request.app[SETTINGS].webhook_token.encode()):
+        request.app[METRICS].webhook_requests.labels(call, "forbidden").inc()
+        raise ApiError(403, "forbidden", "only the ingest may call the webhooks")
     form = await request.post()
-    name = form.get("name")
-    if not isinstance(name, str) or not name:
+    name, client = form.get("name"), form.get("clientid")
+    missing = [field for field, value in (("name", name), ("clientid", client))
+               if not isinstance(value, str) or not value]  # fmt: skip
+    if missing:
         request.app[METRICS].webhook_requests.labels(call, "invalid").inc()
-        raise ApiError(400, "validation_error", "the webhook needs a form field 'name'")
-    return parse_stream_id(name), form
+        raise ApiError(400, "validation_error", f"the webhook needs the form fields {missing}")
+    return parse_stream_id(str(name)), form
 
 
 @routes.post("/api/v1/streams/auth")

@@ -19,6 +19,7 @@ class Settings:
     kafka_bootstrap: str
     clickhouse_url: str
     jwt_public_key: str
+    webhook_token: str  # what nginx-rtmp presents on every webhook call (?token=)
     public_api_url: str
     public_rtmp_url: str
     public_hls_url: str
@@ -36,17 +37,26 @@ class Settings:
                 raise ConfigError(f"the setting {name} is required")
             return value
 
-        key_file = need("JWT_PUBLIC_KEY_FILE")
-        try:
-            public_key = Path(key_file).read_text()
-        except OSError as error:
-            raise ConfigError(f"cannot read JWT_PUBLIC_KEY_FILE {key_file}: {error}") from None
+        def read(name: str) -> str:
+            path = need(name)
+            try:
+                return Path(path).read_text().strip()
+            except OSError as error:
+                raise ConfigError(f"cannot read {name} {path}: {error}") from None
+
+        public_key = read("JWT_PUBLIC_KEY_FILE")
+        webhook_token = read("WEBHOOK_TOKEN_FILE")
+        if len(webhook_token) < 16:
+            raise ConfigError(
+                "the webhook token (WEBHOOK_TOKEN_FILE) must be 16 characters or more"
+            )
         return cls(
             database_url=need("DATABASE_URL"),
             redis_url=need("REDIS_URL"),
             kafka_bootstrap=need("KAFKA_BOOTSTRAP_SERVERS"),
             clickhouse_url=need("CLICKHOUSE_URL"),
             jwt_public_key=public_key,
+            webhook_token=webhook_token,
             public_api_url=need("PUBLIC_API_URL").rstrip("/"),
             public_rtmp_url=need("PUBLIC_RTMP_URL").rstrip("/"),
             public_hls_url=need("PUBLIC_HLS_URL").rstrip("/"),

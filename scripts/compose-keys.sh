@@ -8,4 +8,8 @@ if [ ! -f keys/jwt_private.pem ]; then
     openssl pkey -in keys/jwt_private.pem -pubout -out keys/jwt_public.pem
     chmod 644 keys/jwt_public.pem
 fi
-echo "compose/keys/jwt_private.pem and jwt_public.pem are ready"
+if [ ! -f keys/webhook_token ]; then
+    openssl rand -hex 32 > keys/webhook_token
+    chmod 644 keys/webhook_token
+fi
+echo "compose/keys/jwt_private.pem, jwt_public.pem and webhook_token are ready"

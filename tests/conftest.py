@@ -16,12 +16,15 @@ from support.identity import Person, TokenIssuer
 from support.stack import EmbeddedStack
 from support.target import Target
 
+WEBHOOKS = ("/api/v1/streams/auth", "/api/v1/streams/done", "/api/v1/streams/update")
+
 
 @dataclass
 class Http:
     """A plain client for the service: tests speak to it the way nginx and users do."""
 
     base_url: str
+    webhook_token: str = ""  # presented on the webhooks, as nginx-rtmp does
 
     def call(
         self,
@@ -42,6 +45,12 @@ class Http:
         if form is not None:
             data = urllib.parse.urlencode(form).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if (
+            path.split("?", maxsplit=1)[0] in WEBHOOKS
+            and self.webhook_token
+            and "token=" not in path
+        ):
+            path += f"?token={self.webhook_token}"
         request = urllib.request.Request(
             self.base_url + path, data=data, headers=headers, method=method
         )
@@ -72,8 +81,8 @@ def target(booted: tuple[EmbeddedStack, Target]) -> Target:
 
 
 @pytest.fixture(scope="session")
-def http(target: Target) -> Http:
-    return Http(target.api_url)
+def http(stack: EmbeddedStack, target: Target) -> Http:
+    return Http(target.api_url, (stack.run_dir / "keys" / "webhook_token").read_text())
 
 
 @pytest.fixture(scope="session")

@@ -108,7 +108,13 @@ def test_a_created_stream_is_preparing_and_its_key_is_its_creators(
         ("GET", "/nowhere", {}, 404, "not_found"),
         ("POST", "/api/v1/streams/auth", {"form": {"key": "k"}}, 400, "validation_error"),
         ("POST", "/api/v1/streams/done", {"form": {"key": "k"}}, 400, "validation_error"),
-        ("POST", "/api/v1/streams/auth", {"form": {"name": "x", "key": "k"}}, 403, "forbidden"),
+        (
+            "POST",
+            "/api/v1/streams/auth",
+            {"form": {"name": "x", "key": "k", "clientid": "1"}},
+            403,
+            "forbidden",
+        ),
         ("GET", f"/api/v1/streams/{uuid.uuid4()}/ws", {}, 404, "not_found"),
     ],
 )
@@ -347,3 +353,28 @@ def test_every_operation_answers_503_while_the_database_is_down(
 def healthy(http: Http) -> None:
     status, report = http.call("GET", "/health")
     assert status == 200, report
+
+
+@pytest.mark.parametrize("token", ["", "not-the-token"])
+def test_a_forged_webhook_call_is_refused_and_changes_nothing(
+    http: Http, target: Target, ada: tuple[Person, str], token: str
+) -> None:
+    """Contract: ingest. Only the ingest, which presents the token, may call the webhooks."""
+    stream = create(http, ada[1])
+    assert publish(http, stream) == 200
+    form = {"name": stream["stream_id"], "clientid": "1", "key": stream["stream_key"]}
+    for hook in ("done", "auth", "update"):
+        status, body = http.call("POST", f"/api/v1/streams/{hook}?token={token}", form=form)
+        assert (status, body["error"]) == (403, "forbidden"), (hook, body)
+    assert row(target, stream["stream_id"])["status"] == "live"
+
+
+def test_a_webhook_call_without_a_clientid_is_refused(http: Http, ada: tuple[Person, str]) -> None:
+    stream = create(http, ada[1])
+    assert publish(http, stream) == 200
+    for hook in ("done", "update", "auth"):
+        status, body = http.call(
+            "POST", f"/api/v1/streams/{hook}", form={"name": stream["stream_id"]}
+        )
+        assert (status, body["error"]) == (400, "validation_error"), (hook, body)
+        assert "clientid" in body["message"]

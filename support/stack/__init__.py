@@ -8,6 +8,7 @@ Every server logs into one run directory, which outlives the run so its logs can
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import tempfile
 import time
@@ -59,6 +60,8 @@ def write_jwt_keys(keys_dir: Path) -> str:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     (keys_dir / "jwt_public.pem").write_bytes(public_pem)
+    # The token nginx-rtmp presents on every webhook call: only the ingest may call them.
+    (keys_dir / "webhook_token").write_text(secrets.token_urlsafe(32))
     return private_pem
 
 

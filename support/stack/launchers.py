@@ -78,6 +78,7 @@ def nginx(run_dir: Path, ports: Ports) -> Server:
             rtmp_listen=f"127.0.0.1:{ports.rtmp}",
             http_listen=f"127.0.0.1:{ports.hls}",
             webhook_base=f"http://127.0.0.1:{ports.service}",
+            webhook_token=(run_dir / "keys" / "webhook_token").read_text(),
         )
     )
     # nginx binds every listen socket, RTMP's too, before it serves its first request.
@@ -237,6 +238,7 @@ def service_env(run_dir: Path, ports: Ports) -> dict[str, str]:
         "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{ports.kafka}",
         "CLICKHOUSE_URL": f"clickhouse://127.0.0.1:{ports.clickhouse_tcp}/default",
         "JWT_PUBLIC_KEY_FILE": str(run_dir / "keys" / "jwt_public.pem"),
+        "WEBHOOK_TOKEN_FILE": str(run_dir / "keys" / "webhook_token"),
         "PUBLIC_API_URL": f"http://127.0.0.1:{ports.service}",
         "PUBLIC_RTMP_URL": f"rtmp://127.0.0.1:{ports.rtmp}/live",
         "PUBLIC_HLS_URL": f"http://127.0.0.1:{ports.hls}/hls",
