@@ -136,9 +136,10 @@ def raise_open_files_limit() -> None:
 
 @fixture
 def embedded_stack_only(context: Context) -> Iterator[None]:
-    """@fault scenarios stop and start servers, which only the embedded stack lets the suite do."""
+    """@fault scenarios stop and start servers, @embedded ones read their logs: only the
+    embedded stack lets the suite do either."""
     if context.run.stack is None:
-        context.scenario.skip("@fault scenarios stop and start servers: only on the embedded stack")
+        context.scenario.skip("this scenario stops servers or reads their logs: embedded only")
     yield
 
 
@@ -151,7 +152,7 @@ def player_page(context: Context) -> Iterator[PlayerPage]:
     context.run.loop.run(page.close())
 
 
-FIXTURES = {"fault": embedded_stack_only, "browser": player_page}
+FIXTURES = {"fault": embedded_stack_only, "embedded": embedded_stack_only, "browser": player_page}
 
 
 def before_scenario(context: Context, scenario: Scenario) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -81,9 +80,14 @@ def stream_id_of(request: web.Request) -> uuid.UUID:
 
 
 async def json_body(request: web.Request) -> Any:
+    content_type = request.content_type
+    if content_type != "application/json":
+        raise ApiError(
+            415, "unsupported_media_type", f"expected application/json, got {content_type}"
+        )
     try:
         return await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError):  # JSONDecodeError, and integers of 4,300+ digits
         raise ApiError(400, "invalid_json", "the body is not valid JSON") from None
 
 

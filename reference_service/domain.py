@@ -73,6 +73,7 @@ def parse_new_stream(body: Any) -> NewStream:
         raise ApiError(400, "validation_error", "title is required and must be a non-empty string")
     if len(title) > TITLE_MAX:
         raise ApiError(400, "validation_error", f"title is longer than {TITLE_MAX} characters")
+    storable("title", title)
     description = optional_text(body, "description", DESCRIPTION_MAX)
     category = optional_text(body, "category", CATEGORY_MAX)
     return NewStream(title.strip(), description, category)
@@ -86,6 +87,17 @@ def optional_text(body: dict[str, Any], name: str, limit: int) -> str | None:
         raise ApiError(400, "validation_error", f"{name} must be a string")
     if len(value) > limit:
         raise ApiError(400, "validation_error", f"{name} is longer than {limit} characters")
+    return storable(name, value)
+
+
+def storable(name: str, value: str) -> str:
+    """Text PostgreSQL can keep: no NUL character, no lone surrogate (not UTF-8 at all)."""
+    if "\x00" in value:
+        raise ApiError(400, "validation_error", f"{name} contains a NUL character")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ApiError(400, "validation_error", f"{name} is not valid Unicode text") from None
     return value
 
 

@@ -77,6 +77,17 @@ class ApiClient:
         check_response(method, urlsplit(url).path, status, body)
         return Reply(method, url, status, body)
 
+    async def ingest_call(self, call: str, form: dict[str, str], token: str = "") -> Reply:
+        """A call to the webhook the ingest uses (auth, done, update), with the token given."""
+        url = f"{self.base_url}/api/v1/streams/{call}"
+        try:
+            async with self.session.post(url, data=form, params={"token": token}) as response:
+                body, status = await response.json(content_type=None), response.status
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise ApiUnreachable(f"POST {url}: no answer ({error!r})") from None
+        check_response("POST", urlsplit(url).path, status, body)
+        return Reply("POST", url, status, body)
+
     async def health(self) -> Reply:
         return await self.call("GET", "/health")
 

@@ -35,8 +35,9 @@ class Http:
         body: Any = None,
         form: dict[str, str] | None = None,
         raw: bytes | None = None,
+        content_type: str = "application/json",
     ) -> tuple[int, Any]:
-        headers = {}
+        headers = {"Content-Type": content_type} if raw is not None else {}
         data = raw
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"

@@ -102,3 +102,12 @@ def test_a_valid_new_stream_is_trimmed() -> None:
 
 def test_timestamps_are_rfc3339_utc() -> None:
     assert rfc3339(CREATED + timedelta(microseconds=123456)) == "2026-11-25T08:00:00.123Z"
+
+
+@pytest.mark.parametrize(
+    ("title", "complaint"),
+    [("a\x00b", "contains a NUL character"), ("lone \ud800 surrogate", "not valid Unicode text")],
+)
+def test_text_postgresql_cannot_keep_is_refused(title: str, complaint: str) -> None:
+    with pytest.raises(ApiError, match=complaint):
+        parse_new_stream({"title": title})

@@ -99,6 +99,27 @@ def test_a_created_stream_is_preparing_and_its_key_is_its_creators(
         (
             "POST",
             "/api/v1/streams",
+            {"valid": True, "raw": b'{"title": ' + b"9" * 5000 + b"}"},
+            400,
+            "invalid_json",
+        ),
+        (
+            "POST",
+            "/api/v1/streams",
+            {"valid": True, "raw": b'{"title": "t"}', "content_type": "text/plain"},
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "POST",
+            "/api/v1/streams",
+            {"valid": True, "body": {"title": "a\u0000b"}},
+            400,
+            "validation_error",
+        ),
+        (
+            "POST",
+            "/api/v1/streams",
             {"valid": True, "body": {"title": ""}},
             400,
             "validation_error",
