@@ -175,7 +175,9 @@ def assign(consumer: Consumer, topic: str) -> bool:
     everything, positions come from what the broker says now, not from what was read before.
     """
     try:
-        metadata = consumer.list_topics(topic, timeout=BROKER_TIMEOUT).topics.get(topic)
+        # All topics, not this one by name: a broker may create a topic a client names (Tansu
+        # does, with its own partition count), and only the relay creates this one.
+        metadata = consumer.list_topics(timeout=BROKER_TIMEOUT).topics.get(topic)
     except KafkaException:
         return False
     if metadata is None or metadata.error is not None or not metadata.partitions:

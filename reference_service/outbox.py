@@ -190,7 +190,7 @@ class Relay:
 
     def _topic_ready(self) -> None:
         """Every partition of the topic has a leader: a broker just back may not be there yet."""
-        topic = self.admin.list_topics(self.topic, timeout=BROKER_TIMEOUT).topics.get(self.topic)
+        topic = self.admin.list_topics(timeout=BROKER_TIMEOUT).topics.get(self.topic)
         if topic is None or topic.error is not None or not topic.partitions:
             raise RuntimeError(f"topic {self.topic} is not ready: {topic and topic.error}")
         leaderless = [p.id for p in topic.partitions.values() if p.leader < 0 or p.error]
