@@ -31,9 +31,10 @@ def main(argv: list[str]) -> int:
 
     from aiohttp import web
 
-    from reference_service.access_log import AccessLogger
+    from reference_service.access_log import AccessLogger, MalformedRequests
     from reference_service.app import create_app
 
+    logging.getLogger("aiohttp.server").addFilter(MalformedRequests())
     web.run_app(
         create_app(settings),
         host=settings.host,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import psycopg
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from psycopg_pool import PoolTimeout
 from redis.exceptions import RedisError
 
@@ -26,11 +27,15 @@ from reference_service.keys import AUTH, HUB, METRICS, PLATFORM, SETTINGS
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
+# A stream id is a UUID, so /api/v1/streams/auth is a webhook's path only: its 405 allows POST.
+STREAM_ID = "{stream_id:[0-9a-fA-F-]{32,36}}"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def error_body(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": code, "message": message}, status=status)
+def error_body(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.json_response({"error": code, "message": message}, status=status, headers=headers)
 
 
 HTTP_CODES = {
@@ -53,7 +58,9 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
         if error.status < 400:
             raise
         code = HTTP_CODES.get(error.status, "http_error")
-        return error_body(error.status, code, error.reason)
+        # A 405 names the methods the resource allows (RFC 9110 section 15.5.6: MUST).
+        allow = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else None
+        return error_body(error.status, code, error.reason, allow)
     except UNAVAILABLE as error:
         log.warning("%s %s: a store is unavailable: %r", request.method, request.path, error)
         return error_body(503, "unavailable", f"the platform cannot answer now: {store_of(error)}")
@@ -152,14 +159,14 @@ async def list_streams(request: web.Request) -> web.Response:
     return web.json_response({"streams": [await stream_view(request, s, viewer) for s in streams]})
 
 
-@routes.get("/api/v1/streams/{stream_id}")
+@routes.get(f"/api/v1/streams/{STREAM_ID}")
 async def get_stream(request: web.Request) -> web.Response:
     viewer = request.app[AUTH].user_id(request)
     stream = await request.app[PLATFORM].stream(stream_id_of(request))
     return web.json_response(await stream_view(request, stream, viewer))
 
 
-@routes.post("/api/v1/streams/{stream_id}/join")
+@routes.post(f"/api/v1/streams/{STREAM_ID}/join")
 async def join(request: web.Request) -> web.Response:
     user = request.app[AUTH].user_id(request)
     platform = request.app[PLATFORM]
@@ -175,11 +182,14 @@ async def join(request: web.Request) -> web.Response:
     )
 
 
-@routes.post("/api/v1/streams/{stream_id}/leave")
+@routes.post(f"/api/v1/streams/{STREAM_ID}/leave")
 async def leave(request: web.Request) -> web.Response:
     user = request.app[AUTH].user_id(request)
     audience = await request.app[PLATFORM].leave(stream_id_of(request), user)
     return web.json_response({"current_viewers": audience.viewers}, status=202)
+
+
+FORM = "application/x-www-form-urlencoded"
 
 
 async def webhook_form(request: web.Request, call: str) -> tuple[uuid.UUID | None, Any]:
@@ -190,6 +200,10 @@ async def webhook_form(request: web.Request, call: str) -> tuple[uuid.UUID | Non
     if not hmac.compare_digest(token.encode(), request.app[SETTINGS].webhook_token.encode()):
         request.app[METRICS].webhook_requests.labels(call, "forbidden").inc()
         raise ApiError(403, "forbidden", "only the ingest may call the webhooks")
+    if request.content_type != FORM:  # nginx-rtmp posts nothing else
+        raise ApiError(
+            415, "unsupported_media_type", f"expected {FORM}, got {request.content_type}"
+        )
     form = await request.post()
     name, client = form.get("name"), form.get("clientid")
     missing = [field for field, value in (("name", name), ("clientid", client))
@@ -256,20 +270,47 @@ async def on_update(request: web.Request) -> web.Response:
     return web.json_response({"status": "live"})
 
 
-@routes.get("/api/v1/streams/{stream_id}/ws")
+@routes.get(f"/api/v1/streams/{STREAM_ID}/ws")
 async def room(request: web.Request) -> web.StreamResponse:
     stream_id = stream_id_of(request)
     await request.app[PLATFORM].stream(stream_id)  # 404 before the upgrade
-    socket = web.WebSocketResponse(heartbeat=30.0, max_msg_size=4096, compress=False)
+    # Viewers only listen. A page that does not answer pings for HEARTBEAT / 2 s, sends a
+    # message over MAX_MESSAGE bytes (1009) or more than CHATTER_LIMIT messages in a second
+    # (1008) is disconnected; what the others are sent is not held up by it.
+    socket = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=MAX_MESSAGE, compress=False)
     await socket.prepare(request)
     if request.transport is None:  # the client went away during the upgrade
         return socket
     hub = request.app[HUB]
     hub.enter(stream_id, socket, request.transport)
+    chatter = Chatter(CHATTER_LIMIT)
     try:
         async for message in socket:
             if message.type == WSMsgType.ERROR:
-                break  # viewers only listen; anything they send is ignored
+                break
+            if not chatter.allows(time.monotonic()):
+                await socket.close(code=WSCloseCode.POLICY_VIOLATION, message=b"viewers listen")
+                break
     finally:
         hub.exit(stream_id, socket)
     return socket
+
+
+HEARTBEAT = 5.0
+MAX_MESSAGE = 4096
+CHATTER_LIMIT = 10  # messages a second
+
+
+class Chatter:
+    """How many messages a page sent within the current second, against a limit."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.second = 0.0
+        self.count = 0
+
+    def allows(self, now: float) -> bool:
+        if now - self.second >= 1.0:
+            self.second, self.count = now, 0
+        self.count += 1
+        return self.count <= self.limit

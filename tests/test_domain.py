@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from reference_service.api import Chatter
 from reference_service.domain import (
     ApiError,
     Stream,
@@ -111,3 +112,9 @@ def test_timestamps_are_rfc3339_utc() -> None:
 def test_text_postgresql_cannot_keep_is_refused(title: str, complaint: str) -> None:
     with pytest.raises(ApiError, match=complaint):
         parse_new_stream({"title": title})
+
+
+def test_a_page_may_send_up_to_the_limit_in_a_second_and_not_more() -> None:
+    chatter = Chatter(limit=3)
+    assert [chatter.allows(10.0 + i * 0.1) for i in range(4)] == [True, True, True, False]
+    assert chatter.allows(11.5), "a new second starts a new count"

@@ -7,6 +7,8 @@ so the lifecycle rules are tested here without a publisher; the acceptance suite
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any, TypeVar
@@ -399,3 +401,40 @@ def test_a_webhook_call_without_a_clientid_is_refused(http: Http, ada: tuple[Per
         )
         assert (status, body["error"]) == (400, "validation_error"), (hook, body)
         assert "clientid" in body["message"]
+
+
+def test_a_405_names_the_methods_the_resource_allows(http: Http) -> None:
+    """RFC 9110 section 15.5.6: a 405 MUST carry Allow. A webhook's path is not a stream id."""
+    request = urllib.request.Request(f"{http.base_url}/api/v1/streams/done", method="GET")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 405
+    assert refused.value.headers["Allow"] == "POST"
+
+
+def test_a_webhook_call_that_is_not_a_form_is_unsupported(http: Http) -> None:
+    status, body = http.call(
+        "POST", "/api/v1/streams/auth", raw=b"name=x", content_type="multipart/form-data"
+    )
+    assert (status, body["error"]) == (415, "unsupported_media_type"), body
+
+
+def test_an_oversized_header_is_a_client_error_logged_without_its_bytes(
+    http: Http, stack: EmbeddedStack
+) -> None:
+    secret = "eyJ" + "s3cr3t" * 2000  # over aiohttp's 8190-byte header line
+    request = urllib.request.Request(
+        f"{http.base_url}/api/v1/streams", headers={"Authorization": f"Bearer {secret}"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 400
+    log = stack.run_dir / "service" / "service.log"
+
+    def warned() -> str:
+        said = [line for line in log.read_text().splitlines() if "malformed request" in line]
+        assert said, "the malformed request is not in the service's log"
+        return said[-1]
+
+    assert " WARNING " in eventually(warned, within=5)
+    assert "s3cr3t" not in log.read_text(), "the header's bytes are in the service's log"
