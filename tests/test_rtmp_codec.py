@@ -351,3 +351,11 @@ def test_bytes_that_break_rtmp_are_the_servers_fault() -> None:
     connection.start()
     with pytest.raises(RemoteProtocolError, match=r"server broke RTMP: handshake: .* version 6"):
         connection.receive_data(b"\x06" + bytes(2 * SIZE))
+
+
+def test_a_chunk_size_of_zero_is_the_peers_protocol_error() -> None:
+    """RTMP 5.4.1: the chunk size is 1 to 2^31-1; with 0 no message could ever complete."""
+    writer = ChunkWriter()
+    data = writer.write(RawMessage(1, 0, 0, struct.pack(">I", 0)), 2)
+    with pytest.raises(ProtocolError, match="chunk size 0"):
+        ChunkReader().feed(data + writer.write(RawMessage(20, 0, 0, b"abc"), 3))

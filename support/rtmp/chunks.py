@@ -119,7 +119,10 @@ class ChunkReader:
         while (parsed := self._next_chunk()) is not None:
             if parsed.type_id == SET_CHUNK_SIZE and len(parsed.payload) == 4:
                 # Applies to the very next chunk, which may already be in the buffer.
-                self.chunk_size = struct.unpack(">I", parsed.payload)[0] & 0x7FFFFFFF
+                size = struct.unpack(">I", parsed.payload)[0] & 0x7FFFFFFF
+                if size == 0:  # RTMP 5.4.1: a chunk size is 1 to 2^31-1
+                    raise ProtocolError(f"chunk size 0 set at byte {self._offset}")
+                self.chunk_size = size
             elif parsed.type_id == ABORT and len(parsed.payload) == 4:
                 self._partial.pop(struct.unpack(">I", parsed.payload)[0], None)
             messages.append(parsed)
