@@ -118,7 +118,14 @@ def run(settings: Settings) -> int:
     log.info("consuming %s for group %s", settings.kafka_topic, GROUP)
     try:
         while not stopping.is_set():
-            if lost.is_set() and assign(consumer, settings.kafka_topic):
+            if lost.is_set():
+                # A fresh client, not the old one reassigned: librdkafka keeps the partitions of
+                # a topic that went, and crashed (SIGSEGV) when they were assigned again.
+                consumer.close()
+                consumer = consumer_for(settings, lost)
+                while not assign(consumer, settings.kafka_topic):
+                    if stopping.wait(RETRY_AFTER):
+                        return 0
                 lost.clear()
                 log.warning(
                     "the broker or the topic went: consuming %s afresh", settings.kafka_topic

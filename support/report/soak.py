@@ -53,6 +53,16 @@ def table(counts: dict[str, Counter[str]], runs: int) -> str:
     return "\n".join(lines)
 
 
+def run_behave(args: list[str]) -> int:
+    behave = subprocess.Popen([sys.executable, "-m", "behave", *args])
+    try:
+        return behave.wait()
+    except KeyboardInterrupt:
+        # Ctrl-C reached behave too, which stops its stack: let it finish, then stop soaking.
+        behave.wait()
+        raise
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m support.report.soak", description=__doc__)
     parser.add_argument("--runs", type=int, default=20)
@@ -63,11 +73,7 @@ def main(argv: list[str]) -> int:
     for run in range(1, args.runs + 1):
         report = OUT / f"run-{run}.json"
         started = time.monotonic()
-        code = subprocess.run(
-            [sys.executable, "-m", "behave", "-f", "json", "-o", str(report), "-f", "progress",
-             *args.behave_args],
-            check=False,
-        ).returncode  # fmt: skip
+        code = run_behave(["-f", "json", "-o", str(report), "-f", "progress", *args.behave_args])
         run_outcomes = read_report(report)
         failed = [name for name, status in run_outcomes.items() if status == "failed"]
         print(f"run {run}: exit {code}, {len(run_outcomes)} scenarios, {len(failed)} failed, "
