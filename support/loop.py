@@ -7,6 +7,7 @@ lives for the run, so a viewer opened in one step keeps receiving while later st
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import threading
 from collections.abc import Coroutine
@@ -39,6 +40,10 @@ class RunLoop:
             future.cancel()
             name = getattr(coroutine, "__qualname__", repr(coroutine))
             raise TimeoutError(f"{name} did not finish within {timeout} s") from None
+
+    def submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Start a coroutine on the run's loop and return at once; a later step waits for it."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
 
     def close(self) -> None:
         """Cancel what is still running (an interrupted step leaves work behind), then stop."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import time
 import uuid
 from collections.abc import Coroutine
@@ -12,6 +13,7 @@ from typing import Any, TypeVar
 import aiohttp
 
 from support.api import ApiClient, Reply
+from support.attack import AbusivePage, AttackOutcome, IdleCrowd
 from support.broadcaster import Broadcast
 from support.hls.browser import Playback, PlayerPage
 from support.hls.live import LiveReport
@@ -103,6 +105,9 @@ class World:
     playbacks: dict[str, Playback] = field(default_factory=dict)
     # Streams the scenario names without creating them, such as one that does not exist.
     phantom_stream_ids: set[str] = field(default_factory=set)
+    attack: concurrent.futures.Future[AttackOutcome] | None = None  # under way, or over
+    idle_crowd: IdleCrowd | None = None  # an attacker's silent connections
+    silent_page: AbusivePage | None = None  # an attacker's page that never reads
 
     def person(self, name: str) -> Person:
         if name not in self.people:
@@ -165,6 +170,11 @@ class World:
         return known(
             self.replies, name, f"{name} has not asked the platform anything in this scenario"
         )
+
+    def attack_outcome(self, timeout: float) -> AttackOutcome:
+        if self.attack is None:
+            raise AssertionError("nobody has attacked in this scenario")
+        return self.attack.result(timeout)
 
     def call(self, coroutine: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
         return self.run.loop.run(coroutine, timeout)

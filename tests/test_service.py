@@ -412,11 +412,21 @@ def test_a_405_names_the_methods_the_resource_allows(http: Http) -> None:
     assert refused.value.headers["Allow"] == "POST"
 
 
-def test_a_webhook_call_that_is_not_a_form_is_unsupported(http: Http) -> None:
+@pytest.mark.parametrize("hook", ["auth", "done", "update"])
+def test_a_webhook_call_that_is_not_a_form_is_unsupported(http: Http, hook: str) -> None:
     status, body = http.call(
-        "POST", "/api/v1/streams/auth", raw=b"name=x", content_type="multipart/form-data"
+        "POST", f"/api/v1/streams/{hook}", raw=b"name=x", content_type="multipart/form-data"
     )
     assert (status, body["error"]) == (415, "unsupported_media_type"), body
+
+
+def test_a_room_opened_without_an_upgrade_is_a_bad_request(
+    http: Http, ada: tuple[Person, str]
+) -> None:
+    """RFC 6455 section 4.2.1: a request that is not an opening handshake is answered 400."""
+    stream = create(http, ada[1])
+    status, body = http.call("GET", f"/api/v1/streams/{stream['stream_id']}/ws")
+    assert (status, body["error"]) == (400, "bad_request"), body
 
 
 def test_an_oversized_header_is_a_client_error_logged_without_its_bytes(

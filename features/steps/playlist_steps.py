@@ -9,10 +9,9 @@ from behave import given, then, when
 from behave.runner import Context
 
 from support.eventually import eventually
-from support.hls import fetch
+from support.hls import fetch, served_segments
 from support.hls.browser import play
 from support.hls.live import watch
-from support.hls.playlist import Playlist
 from support.hls.reloads import unchanged_before_gone
 from support.media.ffprobe import decoded_frames
 from support.observe import playlist_status
@@ -27,9 +26,7 @@ def watchable_within(context: Context, owner: str, seconds: int) -> None:
     stream, broadcast = world.stream_of(owner), world.broadcast_of(owner)
 
     def playlist_with_a_segment() -> float:
-        status, text = world.call(fetch(world.run.api.session, stream.hls_url))
-        assert status == 200, f"the playlist answers {status}"
-        assert Playlist.parse(text).segments, "the playlist has no segment yet"
+        world.call(served_segments(world.run.api.session, stream.hls_url))
         return time.time()
 
     ready_at = eventually(

@@ -1,12 +1,43 @@
 # mypy: disallow-untyped-decorators=False
 # (behave's step and fixture decorators carry no types)
-"""Security: forged calls of the ingest, and secrets kept out of the servers' logs."""
+"""Security: forged calls of the ingest, secrets kept out of logs, and attackers who hold
+connections open or send what no client should."""
 
-from behave import then, when
+import allure
+import parse
+from behave import register_type, then, when
 from behave.runner import Context
 
+from support.api import room_url
+from support.attack import (
+    RTMP_ABUSES,
+    WEBSOCKET_ABUSES,
+    AbusivePage,
+    AttackOutcome,
+    Dropped,
+    IdleCrowd,
+    Unreachable,
+    abuse_rtmp,
+)
+from support.eventually import eventually
+from support.hls import served_segments
 from support.logs import lines_with
-from support.world import world_of
+from support.world import World, world_of
+
+PATIENCE = 30.0  # how long an attack waits for the server before it reports the connection held
+
+
+@parse.with_pattern("|".join(sorted(RTMP_ABUSES, key=len, reverse=True)))
+def parse_rtmp_abuse(text: str) -> str:
+    return text
+
+
+@parse.with_pattern("|".join(sorted(WEBSOCKET_ABUSES, key=len, reverse=True)))
+def parse_websocket_abuse(text: str) -> str:
+    return text
+
+
+register_type(RtmpAbuse=parse_rtmp_abuse, WebSocketAbuse=parse_websocket_abuse)
 
 
 @when("someone forges the ingest's notice that {owner:Name} stopped")
@@ -29,3 +60,110 @@ def key_in_no_log(context: Context, owner: str) -> None:
     world = world_of(context)
     found = lines_with(world.run.embedded(), world.stream_of(owner).stream_key)
     assert not found, "the stream key is in the logs:\n" + "\n".join(found[:10])
+
+
+# ---- Connections held open and broken RTMP -----------------------------------------------------
+
+
+@when("an attacker holds {count:d} idle connections to the ingest")
+def idle_connections(context: Context, count: int) -> None:
+    world = world_of(context)
+    crowd = world.call(IdleCrowd.open(world.run.target.rtmp_url, count), timeout=60)
+    context.add_cleanup(crowd.close)
+    world.idle_crowd = crowd
+    allure.attach(
+        f"{len(crowd.connections)} connections open, {crowd.refused} not accepted",
+        name="the attacker's connections",
+    )
+
+
+@then("the ingest drops the attacker's idle connections within {seconds:d} seconds")
+def idle_dropped(context: Context, seconds: int) -> None:
+    world = world_of(context)
+    if world.idle_crowd is None:
+        raise AssertionError("no attacker holds connections in this scenario")
+    dropped, held = world.call(world.idle_crowd.dropped_within(seconds), timeout=seconds + 30)
+    assert held == 0, (
+        f"the ingest still held {held} of {dropped + held} silent connections {seconds} s "
+        "after they were opened"
+    )
+
+
+@when("an attacker sends {abuse:RtmpAbuse} to the ingest")
+def rtmp_abuse(context: Context, abuse: str) -> None:
+    world = world_of(context)
+    world.attack = world.run.loop.submit(
+        abuse_rtmp(world.run.target.rtmp_url, RTMP_ABUSES[abuse], PATIENCE)
+    )
+
+
+@then("the ingest drops the attacker within {seconds:d} seconds")
+def attacker_dropped(context: Context, seconds: int) -> None:
+    outcome = world_of(context).attack_outcome(PATIENCE + 10)
+    failure = f"the attacker should be dropped within {seconds} s: {outcome}"
+    assert isinstance(outcome, Dropped), failure
+    assert outcome.after <= seconds, failure
+
+
+@then("{owner:Name}'s broadcast carries on")
+def broadcast_carries_on(context: Context, owner: str) -> None:
+    world = world_of(context)
+    broadcast, stream = world.broadcast_of(owner), world.stream_of(owner)
+    assert broadcast.media_error is None, f"{owner}'s publisher failed: {broadcast.media_error!r}"
+
+    def newest() -> str:
+        return world.call(served_segments(world.run.api.session, stream.hls_url))[-1]
+
+    first = eventually(newest, within=10, what=f"{owner}'s playlist")
+
+    def grown() -> None:
+        assert newest() != first, "no new segment yet"
+
+    eventually(grown, within=5, what=f"a new segment of {owner}'s stream")
+    assert broadcast.media_error is None, f"{owner}'s publisher failed: {broadcast.media_error!r}"
+
+
+# ---- Abusive pages -------------------------------------------------------------------------
+
+
+def open_abusive_page(world: World, owner: str, *, reading: bool) -> AbusivePage:
+    url = room_url(world.run.target.api_url, world.stream_of(owner).stream_id)
+    page = world.call(AbusivePage.open(url, reading=reading))
+    assert not isinstance(page, Unreachable), f"the attacker could not open a page: {page}"
+    return page
+
+
+@when("an attacker's page in {owner:Name}'s room sends {abuse:WebSocketAbuse}")
+def page_abuse(context: Context, owner: str, abuse: str) -> None:
+    world = world_of(context)
+    page = open_abusive_page(world, owner, reading=True)
+    world.attack = world.run.loop.submit(attack_page(page, WEBSOCKET_ABUSES[abuse]()))
+
+
+async def attack_page(page: AbusivePage, frames: bytes) -> AttackOutcome:
+    return await page.send(frames, PATIENCE)
+
+
+@when("an attacker's page in {owner:Name}'s room never reads")
+def page_never_reads(context: Context, owner: str) -> None:
+    world = world_of(context)
+    world.silent_page = open_abusive_page(world, owner, reading=False)
+
+
+@then("the platform has closed the attacker's page within {seconds:d} seconds")
+def silent_page_closed(context: Context, seconds: int) -> None:
+    world = world_of(context)
+    if world.silent_page is None:
+        raise AssertionError("no attacker's page has stopped reading in this scenario")
+    outcome = world.call(world.silent_page.dropped_within(seconds), timeout=seconds + 10)
+    assert isinstance(outcome, Dropped), (
+        f"a page that never reads should be closed within {seconds} s: {outcome}"
+    )
+
+
+@then("the attacker's page is closed with code {code:d}")
+def page_closed_with(context: Context, code: int) -> None:
+    outcome = world_of(context).attack_outcome(PATIENCE + 10)
+    failure = f"the attacker's page should be closed with code {code}: {outcome}"
+    assert isinstance(outcome, Dropped), failure
+    assert outcome.close_code == code, failure
