@@ -30,6 +30,14 @@ Feature: Security
 
   Rule: The stream key is a secret
 
+    Scenario: Nobody but Ada is given her stream key
+      Given Ben is watching Ada's stream page
+      And Ada has broadcast 2 seconds of video
+      When Ben joins Ada's stream
+      And Ada ends the broadcast
+      Then Ben is told that Ada's stream ended
+      And Ada's stream key is in nothing anyone else was given
+
     @embedded
     Scenario: No server writes Ada's stream key to its logs
       Given Ada has broadcast 2 seconds of video

@@ -9,6 +9,7 @@ import pytest
 
 from support.broadcaster import DURATION_TOLERANCE, Broadcast
 from support.hls.reloads import unchanged_before_gone
+from support.logs import places_holding
 from support.rtmp.client import Published, RtmpPublisher
 from support.sequence import expected_events, told
 from support.viewer import Viewer, parse_frame
@@ -86,3 +87,10 @@ def test_the_end_of_a_playlist_is_how_long_it_stood_still_before_it_went(
     polls: list[tuple[float, int, str]], quiet: float
 ) -> None:
     assert unchanged_before_gone(polls) == pytest.approx(quiet)
+
+
+def test_a_secret_is_found_in_the_places_that_hold_it_and_only_there() -> None:
+    places = {"the metrics": "nova_streaming_viewers 1", "an event": '{"key": "s3cr3t"}'}
+    found = places_holding("s3cr3t", places)
+    assert found == ['an event: ...{"key": "s3cr3t"}...']
+    assert places_holding("absent", places) == []

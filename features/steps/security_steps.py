@@ -3,6 +3,8 @@
 """Security: forged calls of the ingest, secrets kept out of logs, and attackers who hold
 connections open or send what no client should."""
 
+import json
+
 import allure
 import parse
 from behave import register_type, then, when
@@ -21,7 +23,8 @@ from support.attack import (
 )
 from support.eventually import eventually
 from support.hls import served_segments
-from support.logs import lines_with
+from support.logs import lines_with, places_holding
+from support.metrics import scrape
 from support.world import World, world_of
 
 PATIENCE = 30.0  # how long an attack waits for the server before it reports the connection held
@@ -60,6 +63,44 @@ def key_in_no_log(context: Context, owner: str) -> None:
     world = world_of(context)
     found = lines_with(world.run.embedded(), world.stream_of(owner).stream_key)
     assert not found, "the stream key is in the logs:\n" + "\n".join(found[:10])
+
+
+@then("{owner:Name}'s stream key is in nothing anyone else was given")
+def key_given_to_nobody_else(context: Context, owner: str) -> None:
+    world = world_of(context)
+    stream = world.stream_of(owner)
+    eventually(
+        lambda: assert_ended_in_analytics(world, stream.stream_id),
+        within=15,
+        what="the analytics of the ended stream",
+    )
+    others = [name for name in world.people if name != owner]
+    places = {
+        f"the events {name} was told": "\n".join(frame.text for frame in viewer.events())
+        for name, viewer in world.viewers.items()
+    }
+    for name in others:
+        token = world.token(name)
+        shown = world.call(world.run.api.get_stream(token, stream.stream_id))
+        listed = world.call(world.run.api.streams(token, "ended"))
+        places[f"the stream as {name} sees it"] = json.dumps(shown.body)
+        places[f"the ended streams listed to {name}"] = json.dumps(listed.body)
+    places["the events on Kafka"] = "\n".join(
+        json.dumps(event.payload)
+        for event in world.run.kafka.events_since(world.kafka_marks, {stream.stream_id})
+    )
+    places["the metrics"] = world.call(
+        scrape(world.run.api.session, world.run.target.metrics_url)
+    ).text
+    found = places_holding(stream.stream_key, places)
+    rows = world.run.clickhouse.rows_holding(stream.stream_key)
+    if rows:
+        found.append(f"{rows} analytics rows")
+    assert not found, "the stream key was given out:\n" + "\n".join(found)
+
+
+def assert_ended_in_analytics(world: World, stream_id: str) -> None:
+    assert world.run.clickhouse.stream(stream_id).ends == 1, "the end is not in the analytics yet"
 
 
 # ---- Connections held open and broken RTMP -----------------------------------------------------

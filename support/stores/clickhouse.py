@@ -24,6 +24,12 @@ FROM {table}
 WHERE stream_id = %(stream_id)s
 """
 
+# Rows with a secret in a column the contract names.
+HOLDING = """
+SELECT count() FROM {table}
+WHERE position(concat(event_id, event_type, stream_id, toString(peak_viewers)), %(secret)s) > 0
+"""
+
 
 def summary_query() -> str:
     """The per-stream aggregates, over the table the contract names (its columns are fixed)."""
@@ -69,3 +75,13 @@ class ClickHouseChecker:
         finally:
             client.disconnect()
         return StreamAnalytics(*(int(value) for value in rows[0]))
+
+    def rows_holding(self, secret: str) -> int:
+        """How many rows hold `secret` in a column the contract names."""
+        query = HOLDING.format(table=stores()["clickhouse"]["table"])
+        client = clickhouse_client(self.url, QUERY_TIMEOUT)
+        try:
+            rows = client.execute(query, {"secret": secret})
+        finally:
+            client.disconnect()
+        return int(rows[0][0])
