@@ -1,4 +1,5 @@
-"""`python -m reference_service api`: the HTTP service; `... analytics`: the analytics consumer."""
+"""`python -m reference_service api`: the HTTP service; `... analytics`: the analytics consumer,
+supervised (`... analytics-consumer` is the consumer alone)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import sys
 
 from reference_service.config import ConfigError, Settings
 
-USAGE = "usage: python -m reference_service {api|analytics}"
+COMMANDS = ("api", "analytics", "analytics-consumer")
+USAGE = f"usage: python -m reference_service {{{'|'.join(COMMANDS)}}}"
 
 
 def main(argv: list[str]) -> int:
@@ -16,7 +18,7 @@ def main(argv: list[str]) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    if len(argv) != 1 or argv[0] not in ("api", "analytics"):
+    if len(argv) != 1 or argv[0] not in COMMANDS:
         print(USAGE, file=sys.stderr)
         return 2
     try:
@@ -25,8 +27,15 @@ def main(argv: list[str]) -> int:
         print(f"reference_service: {error}", file=sys.stderr)
         return 2
     if argv[0] == "analytics":
+        from reference_service.supervise import supervise
+
+        return supervise([sys.executable, "-m", "reference_service", "analytics-consumer"])
+    if argv[0] == "analytics-consumer":
+        import faulthandler
+
         from reference_service.analytics import run
 
+        faulthandler.enable()  # a crash in librdkafka leaves the Python stacks in the log
         return run(settings)
 
     from aiohttp import web

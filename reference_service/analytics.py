@@ -31,6 +31,7 @@ from confluent_kafka.admin import AdminClient
 
 from reference_service.config import Settings
 from reference_service.events import BROKER_TIMEOUT, ensure_topic
+from reference_service.supervise import SUPERVISOR_PID
 
 log = logging.getLogger("reference_service.analytics")
 
@@ -114,7 +115,9 @@ def run(settings: Settings) -> int:
         if stopping.wait(RETRY_AFTER):
             return 0
     if settings.analytics_ready_file:
-        Path(settings.analytics_ready_file).write_text(str(os.getpid()))
+        # The supervisor's pid when supervised: that is the process the deployment started.
+        pid = os.environ.get(SUPERVISOR_PID, str(os.getpid()))
+        Path(settings.analytics_ready_file).write_text(pid)
     log.info("consuming %s for group %s", settings.kafka_topic, GROUP)
     try:
         while not stopping.is_set():
