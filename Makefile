@@ -9,15 +9,22 @@ ifeq ($(TARGET),compose)
 TARGET_ENV := env $(shell grep -v '^\#' compose/suite.env | xargs)
 endif
 
-.PHONY: bootstrap accept test lint typecheck deploy-check unit stack report compose-keys soak clean
+.PHONY: bootstrap accept test lint typecheck deploy-check unit stack report compose-keys soak load bench clean
 N ?= 20
 
 bootstrap:
 	@scripts/bootstrap.sh
 
+# JOBS=N runs the scenarios over N behave processes, each with its own embedded stack.
+JOBS ?= 1
+
 accept: bootstrap
 	rm -rf reports/allure-results
+ifeq ($(JOBS),1)
 	$(TARGET_ENV) $(BIN)/behave $(BEHAVE_ARGS)
+else
+	$(TARGET_ENV) $(BIN)/python -m support.parallel --jobs $(JOBS) $(BEHAVE_ARGS)
+endif
 
 lint: bootstrap
 	$(BIN)/ruff check .
@@ -29,7 +36,10 @@ typecheck: bootstrap
 unit: bootstrap
 	$(BIN)/pytest
 
-test: lint typecheck deploy-check unit accept
+# CI runs the suite over both cores of its machine.
+TEST_JOBS ?= 1
+test: lint typecheck deploy-check unit
+	$(MAKE) accept JOBS=$(TEST_JOBS)
 
 # The HTML report of the last run (needs Java, which the Allure command line runs on).
 report: bootstrap
@@ -50,6 +60,22 @@ deploy-check: bootstrap
 # The default suite N times in a row, each on a fresh embedded stack; pass/fail per scenario.
 soak: bootstrap
 	$(BIN)/python -m support.report.soak --runs $(N) $(BEHAVE_ARGS)
+
+# A crowd of viewers on Locust: a master and WORKERS worker processes (docs/running.md).
+VIEWERS ?= 1000
+WORKERS ?= 2
+load: bootstrap
+	$(BIN)/python bench/crowd.py --viewers $(VIEWERS) --workers $(WORKERS)
+
+# Every benchmark, one after another (figures: docs/performance.md).
+bench: bootstrap
+	$(BIN)/python bench/stack_boot.py --runs 5
+	$(BIN)/python bench/publisher.py
+	$(BIN)/python bench/hls_startup.py
+	$(BIN)/python bench/fanout.py --viewers 100 1000 5000
+	$(BIN)/python bench/crowd.py --viewers 5000 --workers 2
+	$(BIN)/python bench/publishers.py --publishers 50
+	$(BIN)/python bench/suite_wall.py --runs 3
 
 stack: bootstrap
 	$(BIN)/python -m support.stack up

@@ -1,0 +1,124 @@
+"""A crowd of viewers on Locust, in distributed mode: one master, N workers.
+
+    .venv/bin/python bench/crowd.py --viewers 1000 --workers 2 [--events 5]
+    make load VIEWERS=1000 WORKERS=2
+
+On the embedded stack unless a target is configured (NOVA_API_URL and the rest, as for the
+suite). The stream goes live with the suite's own RTMP publisher; Locust's users open its page
+(bench/locustfile.py); once the service counts every page open, `--events` viewers join and the
+broadcast ends, each an event every page must be told. The verdict: every viewer was told every
+event exactly once, in order, within the contract; the delivery percentiles are Locust's own,
+merged across its workers (reports/load/*.csv).
+
+With `--workers-elsewhere`, no worker is started here: start them on other machines with
+`locust -f bench/locustfile.py --worker --master-host THIS_HOST` and the same NOVA_ROOM_URL and
+NOVA_EXPECTED, which this command prints (docs/running.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from support.api import ApiClient, room_url
+from support.broadcaster import Broadcast
+from support.crowd import verdict
+from support.identity import Person, TokenIssuer
+from support.metrics import scrape
+from support.stack import EmbeddedStack
+from support.target import Target, configured
+
+OUT = Path("reports/load")
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+
+
+def locust(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), *args],
+        env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+async def open_pages(target: Target, api: ApiClient, viewers: int, within: float) -> float:
+    """Wait until the service counts `viewers` open pages; how long that took."""
+    began = time.monotonic()
+    while time.monotonic() - began < within:
+        metrics = await scrape(api.session, target.metrics_url)
+        if metrics.value("nova_streaming_websocket_connections") >= viewers:
+            return time.monotonic() - began
+        await asyncio.sleep(0.5)
+    raise SystemExit(f"the service counted fewer than {viewers} open pages after {within:.0f} s")
+
+
+def read_stats(path: Path) -> list[dict[str, str]]:
+    with path.open() as file:
+        return list(csv.DictReader(file))
+
+
+async def conduct(target: Target, args: argparse.Namespace) -> int:
+    issuer = TokenIssuer(target.jwt_private_key)
+    api = ApiClient(target.api_url)
+    stream = (await api.create_stream(issuer.token_for(Person("Ada")), {"title": "crowd"})).body
+    broadcast = await Broadcast.start(stream["publish_url"])
+    expected = ["viewer_count_changed"] * args.events + ["stream_ended"]
+    env = {**os.environ, "NOVA_ROOM_URL": room_url(target.api_url, stream["stream_id"]),
+           "NOVA_EXPECTED": ",".join(expected)}  # fmt: skip
+    print(f"NOVA_ROOM_URL={env['NOVA_ROOM_URL']} NOVA_EXPECTED={env['NOVA_EXPECTED']}", flush=True)
+    master = locust(
+        "--master", "--headless", "--expect-workers", str(args.workers), "-u", str(args.viewers),
+        "-r", str(args.spawn_rate), "--csv", str(OUT / "crowd"), "--only-summary",
+        "--stop-timeout", "10", "--run-time", f"{args.run_time}s",
+        env=env, log=OUT / "master.log",
+    )  # fmt: skip
+    workers = [] if args.workers_elsewhere else [
+        locust("--worker", env=env, log=OUT / f"worker-{n}.log") for n in range(args.workers)
+    ]  # fmt: skip
+    try:
+        opened = await open_pages(target, api, args.viewers, within=args.run_time)
+        print(f"{args.viewers} pages open in {opened:.1f} s", flush=True)
+        for number in range(args.events):
+            await api.join(issuer.token_for(Person(f"joiner {number}")), stream["stream_id"])
+        await broadcast.end()
+        await asyncio.sleep(args.settle)
+    finally:
+        master.terminate()  # the master stops its workers and writes the CSV
+        master.wait(timeout=60)
+        for worker in workers:
+            worker.wait(timeout=30)
+        await api.close()
+    ok, figures = verdict(read_stats(OUT / "crowd_stats.csv"), args.viewers)
+    print(figures)
+    return 0 if ok else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--viewers", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--events", type=int, default=5)
+    parser.add_argument("--spawn-rate", type=int, default=500)
+    parser.add_argument("--run-time", type=int, default=600, help="seconds, at most")
+    parser.add_argument("--settle", type=float, default=10.0, help="seconds for the last event")
+    parser.add_argument("--workers-elsewhere", action="store_true")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    target = configured({}, os.environ)
+    stack = None
+    if target is None:
+        stack = EmbeddedStack()
+        target = stack.start()
+    try:
+        return asyncio.run(conduct(target, args))
+    finally:
+        if stack is not None:
+            stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
