@@ -39,7 +39,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ reference_service/p
     echo "bootstrap: installing the suite and the reference service into $VENV"
     "$VENV/bin/pip" install -q --upgrade pip
     # Two packages: the suite (with its dev tools) and the service the embedded stack runs.
-    "$VENV/bin/pip" install -q -e '.[dev]' -e ./reference_service
+    "$VENV/bin/pip" install -q -e '.[dev,load]' -e ./reference_service
     touch "$stamp"
 fi
 
