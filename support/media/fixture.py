@@ -93,11 +93,12 @@ def clip() -> Clip:
 def looped(source: Clip, seconds: float | None = None) -> Iterator[FlvTag]:
     """The clip's frames again and again, for `seconds` of media (None: for ever)."""
     limit = None if seconds is None else int(seconds * 1000)
+    period = source.period_ms  # counted once: it walks every frame of the clip
     loop = 0
     while True:
-        shift = loop * source.period_ms
+        shift = loop * period
         for tag in source.frames:
-            if tag.timestamp >= source.period_ms:
+            if tag.timestamp >= period:
                 continue  # audio past the video's end would overlap the next loop
             timestamp = tag.timestamp + shift
             if limit is not None and timestamp >= limit:
