@@ -66,9 +66,10 @@ async def connect(host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.S
 
 
 async def until_dropped(
-    reader: asyncio.StreamReader, began: float, within: float, on_data: Callable[[bytes], None]
+    reader: asyncio.StreamReader, began: float, within: float, on_data: Callable[[bytes], bool]
 ) -> AttackOutcome:
-    """Read (and hand over) what the server sends until it closes, or the bound runs out."""
+    """Read (and hand over) what the server sends until it closes, or the bound runs out.
+    `on_data` says whether the data itself ends the connection (a WebSocket close frame)."""
     while True:
         left = began + within - time.monotonic()
         if left <= 0:
@@ -79,9 +80,8 @@ async def until_dropped(
             return HeldOpen(time.monotonic() - began)
         except OSError:  # reset: dropped just the same
             return Dropped(time.monotonic() - began)
-        if not data:
+        if not data or on_data(data):
             return Dropped(time.monotonic() - began)
-        on_data(data)
 
 
 # ---- RTMP ------------------------------------------------------------------------------------
@@ -131,7 +131,7 @@ async def abuse_rtmp(rtmp_url: str, abuse: RtmpAbuse, within: float) -> AttackOu
         writer.write(abuse.payload())
         with contextlib.suppress(OSError):
             await writer.drain()
-        return await until_dropped(reader, began, within, lambda data: None)
+        return await until_dropped(reader, began, within, lambda data: False)
     except TimeoutError:
         return Unreachable("the server never finished the handshake")
     finally:
@@ -163,7 +163,7 @@ class IdleCrowd:
     async def dropped_within(self, seconds: float) -> tuple[int, int]:
         """(how many the server closed, how many it still held) once `seconds` have passed."""
         outcomes = await asyncio.gather(
-            *(until_dropped(reader, self.opened_at, seconds, lambda data: None)
+            *(until_dropped(reader, self.opened_at, seconds, lambda data: False)
               for reader, _ in self.connections)
         )  # fmt: skip
         dropped = sum(isinstance(outcome, Dropped) for outcome in outcomes)
@@ -259,6 +259,12 @@ class AbusivePage:
             return Unreachable(f"the upgrade was answered {status!r}")
         return cls(reader, writer, time.monotonic(), reading)
 
+    def closing(self, data: bytes) -> bool:
+        """Keep what the server sent; True once it holds a close frame (RFC 6455 5.5.1: the
+        server has begun closing; it may wait for the page's reply before it hangs up)."""
+        self.received += data
+        return close_code(bytes(self.received)) is not None
+
     def send(self, frames: bytes, within: float) -> asyncio.Task[AttackOutcome]:
         """Send the frames, reading meanwhile: a server that closes while they are still
         arriving resets the connection, which would discard a close frame not yet read."""
@@ -270,12 +276,10 @@ class AbusivePage:
         """How the server ended this page within `seconds` of the abuse. A page that never
         reads looks only when the time is up: then it must find the connection closed."""
         if self.reading:
-            outcome = await until_dropped(self.reader, self.began, seconds, self.received.extend)
+            outcome = await until_dropped(self.reader, self.began, seconds, self.closing)
         else:
             await asyncio.sleep(self.began + seconds - time.monotonic())
-            drained = await until_dropped(
-                self.reader, time.monotonic(), DRAIN, self.received.extend
-            )
+            drained = await until_dropped(self.reader, time.monotonic(), DRAIN, self.closing)
             outcome = Dropped(seconds) if isinstance(drained, Dropped) else HeldOpen(seconds)
         self.writer.close()
         if isinstance(outcome, Dropped):
