@@ -270,6 +270,26 @@ async def on_update(request: web.Request) -> web.Response:
     return web.json_response({"status": "live"})
 
 
+HEARTBEAT = 5.0
+MAX_MESSAGE = 4096
+CHATTER_LIMIT = 10  # messages a second
+
+
+class Chatter:
+    """How many messages a page sent within the current second, against a limit."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.second = 0.0
+        self.count = 0
+
+    def allows(self, now: float) -> bool:
+        if now - self.second >= 1.0:
+            self.second, self.count = now, 0
+        self.count += 1
+        return self.count <= self.limit
+
+
 @routes.get(f"/api/v1/streams/{STREAM_ID}/ws")
 async def room(request: web.Request) -> web.StreamResponse:
     stream_id = stream_id_of(request)
@@ -294,23 +314,3 @@ async def room(request: web.Request) -> web.StreamResponse:
     finally:
         hub.exit(stream_id, socket)
     return socket
-
-
-HEARTBEAT = 5.0
-MAX_MESSAGE = 4096
-CHATTER_LIMIT = 10  # messages a second
-
-
-class Chatter:
-    """How many messages a page sent within the current second, against a limit."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.second = 0.0
-        self.count = 0
-
-    def allows(self, now: float) -> bool:
-        if now - self.second >= 1.0:
-            self.second, self.count = now, 0
-        self.count += 1
-        return self.count <= self.limit
