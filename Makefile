@@ -37,7 +37,7 @@ unit: bootstrap
 	$(BIN)/pytest
 
 # CI runs the suite over both cores of its machine.
-TEST_JOBS ?= 1
+TEST_JOBS ?= 2
 test: lint typecheck deploy-check unit
 	$(MAKE) accept JOBS=$(TEST_JOBS)
 

@@ -3,7 +3,8 @@
 Each worker is an ordinary behave run over its share of the feature files, with its own embedded
 stack (or the configured target, which the workers share: scenarios are independent). The
 features are dealt longest first to the least loaded worker, by the durations of the last
-parallel run (reports/parallel/durations.json; without it, by their number of scenarios).
+parallel run (reports/parallel/durations.json; in a fresh checkout features/durations.json,
+measured and committed; a feature in neither weighs its number of scenarios).
 Whole features, not single scenarios: behave reports a scenario left out of a run as skipped,
 which would put every scenario in the report once per worker. Every worker writes
 its Allure results into the one directory (its files are uuid-named: the set is merged as it
@@ -16,6 +17,8 @@ stack, and this process waits for them before it stops.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -25,8 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from behave.__main__ import run_behave
+from behave.configuration import Configuration
+from behave.formatter.base import StreamOpener
+
 OUT = Path("reports/parallel")
 DURATIONS = OUT / "durations.json"
+# Seconds of scenarios per feature, measured and committed, for a checkout with no run of its own.
+MEASURED = Path("features/durations.json")
 
 
 @dataclass(frozen=True)
@@ -100,12 +109,21 @@ def results(report: list[dict[str, Any]]) -> list[ScenarioResult]:
                 ScenarioResult(
                     f"{feature['name']}: {element['name']}",
                     element["location"],
-                    element.get("status", "untested"),
+                    element.get("status") or status_of(steps),
                     seconds,
                     failure,
                 )
             )
     return found
+
+
+def status_of(steps: list[dict[str, Any]]) -> str:
+    """A scenario's status from its steps, where behave's JSON report left it out (null)."""
+    statuses = {step.get("result", {}).get("status", "untested") for step in steps}
+    for status in ("failed", "error", "undefined"):
+        if status in statuses:
+            return "failed"
+    return "passed" if statuses == {"passed"} else "skipped"
 
 
 def read_results(report: Path, log: Path) -> list[ScenarioResult]:
@@ -118,12 +136,15 @@ def read_results(report: Path, log: Path) -> list[ScenarioResult]:
 
 
 def dry_run(behave_args: list[str]) -> list[Planned]:
+    """The scenarios behave would run with these arguments, listed without running them.
+    In this process and with the JSON formatter only: the configured Allure formatter would
+    report every scenario as skipped."""
     listing = OUT / "planned.json"
-    subprocess.run(
-        [sys.executable, "-m", "behave", "--dry-run", "--no-summary", "-f", "json",
-         "-o", str(listing), *behave_args],
-        check=True, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    config = Configuration(["--dry-run", "--no-summary", *behave_args])
+    config.format, config.outputs = ["json"], [StreamOpener(str(listing))]
+    with contextlib.redirect_stdout(io.StringIO()):
+        if run_behave(config) != 0:
+            raise SystemExit(f"behave could not list the scenarios of {behave_args or 'the suite'}")
     return planned(json.loads(listing.read_text()))
 
 
@@ -165,7 +186,8 @@ def main(argv: list[str]) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     for old in [*OUT.glob("worker-*")]:
         old.unlink()
-    durations = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    known = DURATIONS if DURATIONS.exists() else MEASURED
+    durations = json.loads(known.read_text()) if known.exists() else {}
     shares = deal(dry_run(args.behave_args), args.jobs, durations)
     workers = [start_worker(index, share) for index, share in enumerate(shares, 1)]
     scenarios = sum(feature.scenarios for share in shares for feature in share)
@@ -175,8 +197,10 @@ def main(argv: list[str]) -> int:
         codes = [worker.wait() for worker in workers]
     except KeyboardInterrupt:
         for worker in workers:
-            worker.wait()  # each stops its own stack on the same Ctrl-C
-        raise
+            with contextlib.suppress(KeyboardInterrupt):
+                worker.wait()  # each stops its own stack on the same Ctrl-C
+        print("interrupted: every worker has stopped its stack", file=sys.stderr)
+        return 130
     found = []
     for index, code in enumerate(codes, 1):
         mine = read_results(OUT / f"worker-{index}.json", OUT / f"worker-{index}.log")
@@ -195,4 +219,7 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:  # before any worker started
+        sys.exit(130)

@@ -60,3 +60,15 @@ def test_the_summary_names_each_failure_and_the_wall_time() -> None:
     assert "Then b: no luck" in text
     assert "2 scenarios over 2 workers: 1 failed, 1 passed" in text
     assert "Took 1min 15.0s" in text
+
+
+def test_a_scenario_the_report_left_without_status_takes_its_steps_status() -> None:
+    def scenario(*statuses: str) -> dict[str, object]:
+        steps = [{"keyword": "Given", "name": "x", "result": {"status": s, "duration": 0.1}}
+                 for s in statuses]  # fmt: skip
+        return {"type": "scenario", "name": "S", "status": None, "location": "f:1", "steps": steps}
+
+    report = [{"name": "F", "elements": [scenario("passed", "passed"),
+                                         scenario("passed", "failed", "skipped"),
+                                         scenario("skipped")]}]  # fmt: skip
+    assert [r.status for r in results(report)] == ["passed", "failed", "skipped"]
