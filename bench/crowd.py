@@ -95,7 +95,11 @@ async def conduct(target: Target, args: argparse.Namespace) -> int:
         master.terminate()  # the master stops its workers and writes the CSV
         master.wait(timeout=60)
         for worker in workers:
-            worker.wait(timeout=30)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # a worker too busy to hear its master
+                worker.kill()
+                worker.wait()
         await api.close()
     ok, figures = verdict(read_stats(OUT / "crowd_stats.csv"), args.viewers)
     print(figures)

@@ -38,6 +38,7 @@ class Viewer(User):
     def on_start(self) -> None:
         self.heard: list[str] = []
         self.problems: list[str] = []
+        self.socket: websocket.WebSocket | None = None
         began = time.perf_counter()
         try:
             self.socket = websocket.create_connection(ROOM_URL, timeout=30, enable_multithread=True)
@@ -58,9 +59,10 @@ class Viewer(User):
         )
 
     def listen(self) -> None:
-        while len(self.heard) < len(EXPECTED):
+        socket = self.socket
+        while socket is not None and len(self.heard) < len(EXPECTED):
             try:
-                text = self.socket.recv()
+                text = socket.recv()
             except (OSError, websocket.WebSocketException) as error:
                 self.problems.append(f"the page closed after {self.heard}: {error!r}")
                 break
@@ -81,7 +83,8 @@ class Viewer(User):
         self.listener.join()
 
     def on_stop(self) -> None:
-        self.socket.close()
+        if self.socket is not None:
+            self.socket.close()
 
 
 def on_init(environment: Any, **_: Any) -> None:
