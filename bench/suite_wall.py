@@ -4,8 +4,8 @@
 
 Each run is cold in the sense that matters: it boots its own embedded stack(s) and stops them.
 Serial and parallel runs alternate, so both meet the machine in the same state; the figure is
-the median of --runs each. Where the time goes: the slowest scenarios and each feature's total,
-from the last serial run's behave JSON report.
+the median of --runs each. Where the time goes, by the last serial run's behave JSON report:
+the slowest scenarios and each feature's total.
 """
 
 from __future__ import annotations
