@@ -293,7 +293,7 @@ class Chatter:
 @routes.get(f"/api/v1/streams/{STREAM_ID}/ws")
 async def room(request: web.Request) -> web.StreamResponse:
     stream_id = stream_id_of(request)
-    await request.app[PLATFORM].stream(stream_id)  # 404 before the upgrade
+    await request.app[PLATFORM].exists(stream_id)  # 404 before the upgrade
     # Viewers only listen. A page that does not answer pings for HEARTBEAT / 2 s, sends a
     # message over MAX_MESSAGE bytes (1009) or more than CHATTER_LIMIT messages in a second
     # (1008) is disconnected; what the others are sent is not held up by it.

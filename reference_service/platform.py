@@ -36,6 +36,7 @@ from reference_service.viewers import Audience, Viewers
 
 log = logging.getLogger(__name__)
 
+KNOWN_STREAMS = 100_000  # ids remembered to exist, at most
 LOCK_STRIPES = 256
 # contract: ingest. nginx-rtmp reports each publisher every 2 s (on_update); a live stream it has
 # not mentioned for this long has lost its publisher, also when the service missed on_publish_done.
@@ -62,6 +63,9 @@ class Platform:
         # order they were committed (PostgreSQL's row lock orders them across processes).
         # Striped by stream id, so requests for any number of ids hold a bounded set of locks.
         self._locks = [asyncio.Lock() for _ in range(LOCK_STRIPES)]
+        # Streams are never deleted: once seen, a stream exists, and a crowd opening its room
+        # does not ask PostgreSQL again (a storm of upgrades exhausted the pool: 503s).
+        self._known: set[uuid.UUID] = set()
 
     def _lock(self, stream_id: uuid.UUID) -> asyncio.Lock:
         return self._locks[stream_id.int % LOCK_STRIPES]
@@ -82,6 +86,14 @@ class Platform:
         if stream is None:
             raise ApiError(404, "not_found", f"no stream {stream_id}")
         return stream
+
+    async def exists(self, stream_id: uuid.UUID) -> None:
+        """404 unless the stream exists; asks PostgreSQL once per stream and process."""
+        if stream_id not in self._known:
+            await self.stream(stream_id)
+            if len(self._known) >= KNOWN_STREAMS:
+                self._known.clear()
+            self._known.add(stream_id)
 
     async def audience(self, stream: Stream) -> Audience:
         if stream.status == LIVE:
