@@ -62,6 +62,11 @@ def parse_stream_id(text: str) -> uuid.UUID | None:
         return None
 
 
+# What a title may not consist of alone, the same set as the OpenAPI document's pattern (ASCII
+# whitespace: Python's and JSON Schema's Unicode whitespace classes differ).
+BLANKS = " \t\n\r\f\v"
+
+
 def parse_new_stream(body: Any) -> NewStream:
     if not isinstance(body, dict):
         raise ApiError(400, "validation_error", "the body must be a JSON object")
@@ -69,14 +74,14 @@ def parse_new_stream(body: Any) -> NewStream:
     if unknown:
         raise ApiError(400, "validation_error", f"unknown fields: {', '.join(unknown)}")
     title = body.get("title")
-    if not isinstance(title, str) or not title.strip():
+    if not isinstance(title, str) or not title.strip(BLANKS):
         raise ApiError(400, "validation_error", "title is required and must be a non-empty string")
     if len(title) > TITLE_MAX:
         raise ApiError(400, "validation_error", f"title is longer than {TITLE_MAX} characters")
     storable("title", title)
     description = optional_text(body, "description", DESCRIPTION_MAX)
     category = optional_text(body, "category", CATEGORY_MAX)
-    return NewStream(title.strip(), description, category)
+    return NewStream(title.strip(BLANKS), description, category)
 
 
 def optional_text(body: dict[str, Any], name: str, limit: int) -> str | None:
