@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from support.parallel import results
+from support.report.behave_json import results
 
 OUT = Path("reports/bench")
 

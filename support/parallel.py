@@ -32,6 +32,8 @@ from behave.__main__ import run_behave
 from behave.configuration import Configuration
 from behave.formatter.base import StreamOpener
 
+from support.report.behave_json import ScenarioResult, results
+
 OUT = Path("reports/parallel")
 DURATIONS = OUT / "durations.json"
 # Seconds of scenarios per feature, measured and committed, for a checkout with no run of its own.
@@ -48,15 +50,6 @@ class Planned:
 class Share:
     features: list[Planned] = field(default_factory=list)
     load: float = 0.0
-
-
-@dataclass(frozen=True)
-class ScenarioResult:
-    name: str
-    location: str
-    status: str
-    seconds: float
-    failure: str = ""  # the failing step and its message
 
 
 def planned(report: list[dict[str, Any]]) -> list[Planned]:
@@ -89,41 +82,6 @@ def deal(features: list[Planned], jobs: int, durations: dict[str, float]) -> lis
         lightest.features.append(feature)
         lightest.load += weight(feature)
     return [share.features for share in shares]
-
-
-def results(report: list[dict[str, Any]]) -> list[ScenarioResult]:
-    found = []
-    for feature in report:
-        for element in feature.get("elements", []):
-            if element.get("type") != "scenario":
-                continue
-            steps = element.get("steps", [])
-            seconds = sum(step.get("result", {}).get("duration", 0.0) for step in steps)
-            failure = next(
-                (f"{step['keyword']} {step['name']}: "
-                 + "".join(step["result"].get("error_message", "")).strip()
-                 for step in steps if step.get("result", {}).get("status") == "failed"),
-                "",
-            )  # fmt: skip
-            found.append(
-                ScenarioResult(
-                    f"{feature['name']}: {element['name']}",
-                    element["location"],
-                    element.get("status") or status_of(steps),
-                    seconds,
-                    failure,
-                )
-            )
-    return found
-
-
-def status_of(steps: list[dict[str, Any]]) -> str:
-    """A scenario's status from its steps, where behave's JSON report left it out (null)."""
-    statuses = {step.get("result", {}).get("status", "untested") for step in steps}
-    for status in ("failed", "error", "undefined"):
-        if status in statuses:
-            return "failed"
-    return "passed" if statuses == {"passed"} else "skipped"
 
 
 def read_results(report: Path, log: Path) -> list[ScenarioResult]:

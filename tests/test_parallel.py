@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from support.parallel import Planned, ScenarioResult, deal, planned, results, summary
+from support.parallel import Planned, deal, planned, summary
+from support.report.behave_json import ScenarioResult, results
 
 
 def feature(path: str, *statuses: str | None) -> dict[str, object]:

@@ -16,17 +16,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from support.report.behave_json import results
+
 OUT = Path("reports/soak")
 
 
 def outcomes(report: list[dict[str, Any]]) -> dict[str, str]:
     """Each scenario's status in one behave JSON report, keyed "feature: scenario"."""
-    found = {}
-    for feature in report:
-        for element in feature.get("elements", []):
-            if element.get("type") == "scenario":
-                found[f"{feature['name']}: {element['name']}"] = element.get("status", "untested")
-    return found
+    return {result.name: result.status for result in results(report)}
 
 
 def read_report(report: Path) -> dict[str, str]:
