@@ -26,6 +26,7 @@ from support.faults import SERVERS
 from support.hls.browser import PlayerPage, serve_player
 from support.identity import TokenIssuer
 from support.loop import RunLoop
+from support.phrases import one_of
 from support.report import allure_environment
 from support.report.evidence import evidence, log_marks
 from support.report.summary import tell_wall_time
@@ -43,19 +44,9 @@ def parse_name(text: str) -> str:
     return text
 
 
-@parse.with_pattern("|".join(sorted(STREAM_ACTIONS, key=len, reverse=True)))
-def parse_stream_action(text: str) -> str:
-    return text
-
-
-@parse.with_pattern("|".join(sorted(SERVERS, key=len, reverse=True)))
-def parse_server(text: str) -> str:
-    return text
-
-
 # People in steps are capitalised first names: "Ada", "Ben"; calls on a stream are its verbs;
 # the servers under the platform are named by what they do ("the event broker").
-register_type(Name=parse_name, StreamAction=parse_stream_action, Server=parse_server)
+register_type(Name=parse_name, StreamAction=one_of(STREAM_ACTIONS), Server=one_of(SERVERS))
 
 
 def say(message: str) -> None:

@@ -10,6 +10,7 @@ import pytest
 from support.broadcaster import DURATION_TOLERANCE, Broadcast
 from support.hls.reloads import unchanged_before_gone
 from support.logs import places_holding
+from support.phrases import one_of
 from support.rtmp.client import Published, RtmpPublisher
 from support.sequence import expected_events, told
 from support.viewer import Viewer, parse_frame
@@ -94,3 +95,11 @@ def test_a_secret_is_found_in_the_places_that_hold_it_and_only_there() -> None:
     found = places_holding("s3cr3t", places)
     assert found == ['an event: ...{"key": "s3cr3t"}...']
     assert places_holding("absent", places) == []
+
+
+def test_a_phrase_type_takes_the_longest_phrase_and_nothing_else() -> None:
+    import parse
+
+    matcher = parse.compile("an attacker sends {abuse:Abuse}", {"Abuse": one_of(["a", "a b"])})
+    assert matcher.parse("an attacker sends a b")["abuse"] == "a b"
+    assert matcher.parse("an attacker sends c") is None

@@ -4,7 +4,6 @@
 
 from collections.abc import Callable
 
-import parse
 from behave import given, register_type, then, when
 from behave.runner import Context
 
@@ -12,6 +11,7 @@ from support.api import STREAM_ACTIONS
 from support.broadcaster import Broadcast, publish_url
 from support.eventually import eventually
 from support.observe import StreamEverywhere, hls_url_of, never_served, observe
+from support.phrases import one_of
 from support.rtmp.client import Published, Refused
 from support.world import World, world_of
 
@@ -209,12 +209,7 @@ def try_someone_elses_stream(context: Context, name: str, owner: str) -> None:
     world.attempts[name] = start_broadcast(context, url)
 
 
-@parse.with_pattern("|".join(ATTEMPTS))
-def parse_attempt(text: str) -> str:
-    return text
-
-
-register_type(Attempt=parse_attempt)
+register_type(Attempt=one_of(ATTEMPTS))
 
 
 @when("{name:Name} tries to go live {attempt:Attempt}")

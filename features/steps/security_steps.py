@@ -6,7 +6,6 @@ connections open or send what no client should."""
 import json
 
 import allure
-import parse
 from behave import register_type, then, when
 from behave.runner import Context
 
@@ -25,22 +24,13 @@ from support.eventually import eventually
 from support.hls import served_segments
 from support.logs import lines_with, places_holding
 from support.metrics import scrape
+from support.phrases import one_of
 from support.world import World, world_of
 
 PATIENCE = 30.0  # how long an attack waits for the server before it reports the connection held
 
 
-@parse.with_pattern("|".join(sorted(RTMP_ABUSES, key=len, reverse=True)))
-def parse_rtmp_abuse(text: str) -> str:
-    return text
-
-
-@parse.with_pattern("|".join(sorted(WEBSOCKET_ABUSES, key=len, reverse=True)))
-def parse_websocket_abuse(text: str) -> str:
-    return text
-
-
-register_type(RtmpAbuse=parse_rtmp_abuse, WebSocketAbuse=parse_websocket_abuse)
+register_type(RtmpAbuse=one_of(RTMP_ABUSES), WebSocketAbuse=one_of(WEBSOCKET_ABUSES))
 
 
 @when("someone forges the ingest's notice that {owner:Name} stopped")
