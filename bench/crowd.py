@@ -46,7 +46,7 @@ def locust(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes
     )  # fmt: skip
 
 
-async def open_pages(target: Target, api: ApiClient, viewers: int, within: float) -> int:
+async def wait_for_pages(target: Target, api: ApiClient, viewers: int, within: float) -> int:
     """Wait until the service counts `viewers` open pages, or `within` s pass (the count then
     stops growing): how many it counted."""
     began, counted, best, steady_since = time.monotonic(), 0, 0, time.monotonic()
@@ -86,7 +86,7 @@ async def conduct(target: Target, args: argparse.Namespace) -> int:
         locust("--worker", env=env, log=OUT / f"worker-{n}.log") for n in range(args.workers)
     ]  # fmt: skip
     try:
-        await open_pages(target, api, args.viewers, within=args.run_time)
+        await wait_for_pages(target, api, args.viewers, within=args.run_time)
         for number in range(args.events):
             await api.join(issuer.token_for(Person(f"joiner {number}")), stream["stream_id"])
         await broadcast.end()

@@ -7,6 +7,8 @@ import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import pytest
+
 from support.attack import (
     CLOSE,
     PING,
@@ -69,22 +71,17 @@ async def local_server(close_at_once: bool) -> AsyncIterator[str]:
         server.close()
 
 
-def test_a_server_that_hangs_up_drops_the_attacker() -> None:
+@pytest.mark.parametrize(
+    ("close_at_once", "outcome"), [(True, Dropped), (False, HeldOpen)], ids=["hangs up", "holds on"]
+)
+def test_the_outcome_says_whether_the_server_dropped_the_attacker(
+    close_at_once: bool, outcome: type
+) -> None:
     async def attack() -> object:
-        async with local_server(close_at_once=True) as url:
-            return await abuse_rtmp(url, RTMP_ABUSES["half a handshake"], within=2)
-
-    outcome = asyncio.run(attack())
-    assert isinstance(outcome, Dropped), outcome
-
-
-def test_a_server_that_holds_the_connection_is_caught_holding_it() -> None:
-    async def attack() -> object:
-        async with local_server(close_at_once=False) as url:
+        async with local_server(close_at_once) as url:
             return await abuse_rtmp(url, RTMP_ABUSES["half a handshake"], within=0.5)
 
-    outcome = asyncio.run(attack())
-    assert isinstance(outcome, HeldOpen), outcome
+    assert isinstance(asyncio.run(attack()), outcome)
 
 
 def test_an_attack_on_nothing_is_unreachable() -> None:
