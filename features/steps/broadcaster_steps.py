@@ -2,6 +2,7 @@
 # (behave's step and fixture decorators carry no types)
 """Broadcasters and their streams: creating, looking at, and the state a stream is in."""
 
+import time
 from collections.abc import Callable
 
 from behave import given, register_type, then, when
@@ -9,11 +10,14 @@ from behave.runner import Context
 
 from support.api import STREAM_ACTIONS
 from support.broadcaster import Broadcast, publish_url
-from support.eventually import eventually
+from support.eventually import eventually, scaled, throughout
 from support.observe import StreamEverywhere, hls_url_of, never_served, observe
 from support.phrases import one_of
 from support.rtmp.client import Published, Refused
 from support.world import World, world_of
+
+# How long a stream must stay as it was for "is still live" or "is still ended" to hold.
+STILL_FOR = 2.0
 
 
 @given("{name:Name} is a broadcaster")
@@ -298,23 +302,29 @@ def ended_everywhere(
 
 
 def assert_still(world: World, name: str, expected: str) -> None:
-    seen = observe(world.run, world.token(name), world.stream_of(name).stream_id)
-    assert (seen.api_status, seen.db_status) == (expected, expected), (
-        f"{name}'s stream should still be {expected}: {seen.describe()}"
-    )
-    assert seen.active_in_redis is (expected == "live"), (
-        f"active in Redis is wrong: {seen.describe()}"
-    )
+    """The stream stays as it was for STILL_FOR seconds: a change the platform makes a moment
+    after the step before (an ingest's notice, a reaper's round) is seen."""
+
+    def unchanged() -> None:
+        seen = observe(world.run, world.token(name), world.stream_of(name).stream_id)
+        assert (seen.api_status, seen.db_status) == (expected, expected), (
+            f"{name}'s stream should still be {expected}: {seen.describe()}"
+        )
+        assert seen.active_in_redis is (expected == "live"), (
+            f"active in Redis is wrong: {seen.describe()}"
+        )
+
+    throughout(unchanged, until=time.time() + scaled(STILL_FOR), what=f"{name}'s stream {expected}")
 
 
 @then("{name:Name}'s stream is still ended")
 def still_ended(context: Context, name: str) -> None:
-    assert_still(context.world, name, "ended")
+    assert_still(world_of(context), name, "ended")
 
 
 @then("{name:Name}'s stream is still live")
 def still_live(context: Context, name: str) -> None:
-    assert_still(context.world, name, "live")
+    assert_still(world_of(context), name, "live")
 
 
 @then("{name:Name}'s stream has no video to watch")

@@ -45,9 +45,11 @@ def assert_well_formed(events: list[KafkaEvent], stream: StreamRef) -> None:
 def announced_started(context: Context, owner: str) -> None:
     world = world_of(context)
     event = announced_once(world, owner, "stream.started")
-    creator = str(world.person(owner).user_id)
-    assert event.payload["creator_id"] == creator, (
-        f"stream.started names creator {event.payload['creator_id']}"
+    stream_id = world.stream_of(owner).stream_id
+    stream = world.call(world.run.api.get_stream(world.token(owner), stream_id)).body
+    told = (event.payload["creator_id"], event.payload["title"])
+    assert told == (str(world.person(owner).user_id), stream["title"]), (
+        f"stream.started names creator and title {told}, not {owner}'s stream: {stream}"
     )
 
 

@@ -14,6 +14,7 @@ class ScenarioResult:
     status: str
     seconds: float
     failure: str = ""  # the failing step and its message
+    failed_at: str = ""  # the failing step's definition, "features/steps/x.py:LINE"
 
 
 def results(report: list[dict[str, Any]]) -> list[ScenarioResult]:
@@ -24,12 +25,15 @@ def results(report: list[dict[str, Any]]) -> list[ScenarioResult]:
                 continue
             steps = element.get("steps", [])
             seconds = sum(step.get("result", {}).get("duration", 0.0) for step in steps)
-            failure = next(
-                (f"{step['keyword']} {step['name']}: "
-                 + "".join(step["result"].get("error_message", "")).strip()
-                 for step in steps if step.get("result", {}).get("status") == "failed"),
-                "",
+            failed = next(
+                (step for step in steps if step.get("result", {}).get("status") == "failed"), None
+            )
+            failure = (
+                f"{failed['keyword']} {failed['name']}: "
+                + "".join(failed["result"].get("error_message", "")).strip()
+                if failed else ""
             )  # fmt: skip
+            failed_at = failed.get("match", {}).get("location", "") if failed else ""
             found.append(
                 ScenarioResult(
                     f"{feature['name']}: {element['name']}",
@@ -37,6 +41,7 @@ def results(report: list[dict[str, Any]]) -> list[ScenarioResult]:
                     element.get("status") or status_of(steps),
                     seconds,
                     failure,
+                    failed_at,
                 )
             )
     return found
