@@ -9,9 +9,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import port_for
 import pytest
 
 from support.stack import EmbeddedStack, StackError
+from support.stack.ports import PortClaims
 from support.stack.server import CheckedServer
 
 
@@ -112,3 +114,17 @@ def test_one_server_restarts_without_disturbing_the_others_and_none_survives() -
     survivors = set(groups.values()) & process_groups()
     assert not survivors, f"processes of the stack survived: {survivors}"
     assert (stack.run_dir / "service" / "service.log").stat().st_size > 0, "logs are kept"
+
+
+def test_a_port_another_stack_claimed_is_never_chosen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = PortClaims(tmp_path), PortClaims(tmp_path)
+    taken = first.claim(3)
+    offered = iter([*taken, 40001, 40002])
+    monkeypatch.setattr(port_for, "select_random", lambda exclude_ports: next(offered))
+    assert second.claim(2) == [40001, 40002]
+    first.release()
+    offered = iter(taken)
+    assert PortClaims(tmp_path).claim(1) == taken[:1]  # released: free to claim again
+    second.release()

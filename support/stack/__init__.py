@@ -17,11 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 from pathlib import Path
 
-import port_for
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from support.stack import launchers
+from support.stack.ports import PortClaims
 from support.stack.server import Server, StackError
 from support.target import Target
 
@@ -42,11 +42,8 @@ def prune_runs(root: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def free_ports() -> launchers.Ports:
-    chosen: list[int] = []
-    for _ in fields(launchers.Ports):
-        chosen.append(port_for.select_random(exclude_ports=set(chosen)))
-    return launchers.Ports(*chosen)
+def free_ports(claims: PortClaims) -> launchers.Ports:
+    return launchers.Ports(*claims.claim(len(fields(launchers.Ports))))
 
 
 def write_jwt_keys(keys_dir: Path) -> str:
@@ -74,7 +71,8 @@ class EmbeddedStack:
         prune_runs(self.root)
         self.run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=self.root))
         self.run_dir.chmod(0o755)
-        self.ports = free_ports()
+        self.claims = PortClaims()
+        self.ports = free_ports(self.claims)
         self.servers: dict[str, Server] = {}
         self.boot_seconds = 0.0
 
@@ -149,6 +147,7 @@ class EmbeddedStack:
         errors = self._stop_each(APPLICATIONS) + self._stop_each(STORES)
         for server in self.servers.values():
             server.close()
+        self.claims.release()
         for data in ("postgres/data", "clickhouse/data"):
             shutil.rmtree(self.run_dir / data, ignore_errors=True)
         if errors:
