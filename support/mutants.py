@@ -55,6 +55,7 @@ class Mutant:
     then: str  # the Then step definition's pattern, as in its @then(...)
     where: str  # features/x.feature:LINE, the scenario (or the line of one of its steps)
     edits: tuple[Edit, ...]
+    args: tuple[str, ...] = ()  # behave's, beside the location (e.g. a tag the default leaves out)
 
     @property
     def files(self) -> str:
@@ -72,7 +73,7 @@ class Outcome:
 def catalogue(path: Path = CATALOGUE) -> list[Mutant]:
     return [
         Mutant(entry["name"], entry["then"], entry["where"],
-               tuple(Edit(**edit) for edit in entry["edit"]))
+               tuple(Edit(**edit) for edit in entry["edit"]), tuple(entry.get("args", ())))
         for entry in tomllib.loads(path.read_text())["mutant"]
     ]  # fmt: skip
 
@@ -153,7 +154,7 @@ class Copy:
             with log.open("wb") as sink:
                 subprocess.run(
                     [sys.executable, "-m", "behave", "--no-summary", "-f", "json",
-                     "-o", str(report.resolve()), mutant.where],
+                     "-o", str(report.resolve()), *mutant.args, mutant.where],
                     check=False, cwd=self.root, stdout=sink, stderr=subprocess.STDOUT,
                     env={**os.environ, "PYTHONPATH": str(self.root)},
                 )  # fmt: skip
