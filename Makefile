@@ -9,7 +9,7 @@ ifeq ($(TARGET),compose)
 TARGET_ENV := env $(shell grep -v '^\#' compose/suite.env | xargs)
 endif
 
-.PHONY: bootstrap accept test lint typecheck deploy-check unit stack report compose-keys soak load bench clean
+.PHONY: bootstrap accept test lint typecheck deploy-check unit stack report compose-keys soak mutants load bench clean
 N ?= 20
 
 bootstrap:
@@ -60,6 +60,11 @@ deploy-check: bootstrap
 # The default suite N times in a row, each on a fresh embedded stack; pass/fail per scenario.
 soak: bootstrap
 	$(BIN)/python -m support.report.soak --runs $(N) $(BEHAVE_ARGS)
+
+# Every Then seen to fail: each mutant of tests/mutants.toml breaks the platform in a copy of
+# the repository; its scenario must fail at the Then it names (docs/mutants.md).
+mutants: bootstrap
+	$(BIN)/python -m support.mutants --jobs 2 --record docs/mutants.md
 
 # A crowd of viewers on Locust: a master and WORKERS worker processes (docs/running.md).
 VIEWERS ?= 1000

@@ -29,7 +29,7 @@ def leave(world: World, viewer: str, owner: str) -> None:
 @when("{viewer:Name} joins {owner:Name}'s stream")
 @when("{viewer:Name} joins {owner:Name}'s stream again")
 def joins(context: Context, viewer: str, owner: str) -> None:
-    join(context.world, viewer, owner)
+    join(world_of(context), viewer, owner)
 
 
 @when("{viewer:Name} tries to {action:StreamAction} {owner:Name}'s stream")
@@ -50,7 +50,7 @@ def told_not_live(context: Context, viewer: str) -> None:
 @when("{viewer:Name} leaves {owner:Name}'s stream again")
 @when("{viewer:Name}, who never joined, leaves {owner:Name}'s stream")
 def leaves(context: Context, viewer: str, owner: str) -> None:
-    leave(context.world, viewer, owner)
+    leave(world_of(context), viewer, owner)
 
 
 @when("they all join {owner:Name}'s stream")

@@ -133,7 +133,7 @@ def metrics_well_formed(context: Context) -> None:
 
 @then("no counter has gone back")
 def counters_monotonic(context: Context) -> None:
-    before, after = metrics_now(context.world)
+    before, after = metrics_now(world_of(context))
     went_back = counters_went_back(before, after)
     assert not went_back, "counters decreased:\n" + "\n".join(went_back)
 

@@ -104,12 +104,12 @@ def told_once(world: World, viewer: str, owner: str, event: str) -> Frame:
 
 @then("{viewer:Name} is told that {owner:Name}'s stream started")
 def told_started(context: Context, viewer: str, owner: str) -> None:
-    told_once(context.world, viewer, owner, "stream_started")
+    told_once(world_of(context), viewer, owner, "stream_started")
 
 
 @then("{viewer:Name} is told that {owner:Name}'s stream ended")
 def told_ended(context: Context, viewer: str, owner: str) -> None:
-    told_once(context.world, viewer, owner, "stream_ended")
+    told_once(world_of(context), viewer, owner, "stream_ended")
 
 
 @then("{viewer:Name} is told that the viewer count changed to {count:d}")
