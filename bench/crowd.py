@@ -10,6 +10,10 @@ broadcast ends, each an event every page must be told. The verdict: every viewer
 event exactly once, in order, within the contract; the delivery percentiles are Locust's own,
 merged across its workers (reports/load/*.csv).
 
+With `--profile SECONDS`, py-spy samples the service and every local worker for that long from
+the moment the crowd starts to open its pages (reports/load/profile-*.txt, collapsed stacks)
+and the frames each spent most samples in are printed: what limits the crowd.
+
 With `--workers-elsewhere`, no worker is started here: start them on other machines with
 `locust -f bench/locustfile.py --worker --master-host THIS_HOST` and the same NOVA_ROOM_URL and
 NOVA_EXPECTED, which this command prints (docs/running.md).
@@ -31,6 +35,7 @@ from support.broadcaster import Broadcast
 from support.crowd import verdict
 from support.identity import Person, TokenIssuer
 from support.metrics import scrape
+from support.profile import top
 from support.stack import EmbeddedStack
 from support.target import Target, configured
 
@@ -67,7 +72,25 @@ def read_stats(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(file))
 
 
-async def conduct(target: Target, args: argparse.Namespace) -> int:
+def profile(pid: int, name: str, seconds: int) -> subprocess.Popen[bytes]:
+    """py-spy sampling one process for `seconds` into reports/load/profile-NAME.txt."""
+    return subprocess.Popen(
+        [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid),
+         "--duration", str(seconds), "--rate", "50", "--format", "raw", "--nonblocking",
+         "-o", str(OUT / f"profile-{name}.txt")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def report_profiles(samplers: dict[str, subprocess.Popen[bytes]]) -> None:
+    for name, sampler in samplers.items():
+        sampler.wait()
+        path = OUT / f"profile-{name}.txt"
+        if path.exists():
+            print(f"\n{name}: where the samples ended ({path})\n{top(path.read_text())}")
+
+
+async def conduct(target: Target, args: argparse.Namespace, service_pid: int | None) -> int:
     issuer = TokenIssuer(target.jwt_private_key)
     api = ApiClient(target.api_url)
     stream = (await api.create_stream(issuer.token_for(Person("Ada")), {"title": "crowd"})).body
@@ -85,6 +108,12 @@ async def conduct(target: Target, args: argparse.Namespace) -> int:
     workers = [] if args.workers_elsewhere else [
         locust("--worker", env=env, log=OUT / f"worker-{n}.log") for n in range(args.workers)
     ]  # fmt: skip
+    samplers: dict[str, subprocess.Popen[bytes]] = {}
+    if args.profile:
+        pids = {f"worker-{n}": worker.pid for n, worker in enumerate(workers)}
+        if service_pid is not None:
+            pids["service"] = service_pid
+        samplers = {name: profile(pid, name, args.profile) for name, pid in pids.items()}
     try:
         await wait_for_pages(target, api, args.viewers, within=args.run_time)
         for number in range(args.events):
@@ -101,6 +130,7 @@ async def conduct(target: Target, args: argparse.Namespace) -> int:
                 worker.kill()
                 worker.wait()
         await api.close()
+    report_profiles(samplers)
     ok, figures = verdict(read_stats(OUT / "crowd_stats.csv"), args.viewers)
     print(figures)
     return 0 if ok else 1
@@ -115,6 +145,13 @@ def main() -> int:
     parser.add_argument("--run-time", type=int, default=600, help="seconds, at most")
     parser.add_argument("--settle", type=float, default=10.0, help="seconds for the last event")
     parser.add_argument("--workers-elsewhere", action="store_true")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="SECONDS",
+        help="sample the service and the workers with py-spy",
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     target = configured({}, os.environ)
@@ -123,7 +160,8 @@ def main() -> int:
         stack = EmbeddedStack()
         target = stack.start()
     try:
-        return asyncio.run(conduct(target, args))
+        service_pid = stack.servers["service"].pid if stack is not None else None
+        return asyncio.run(conduct(target, args, service_pid))
     finally:
         if stack is not None:
             stack.stop()

@@ -116,6 +116,11 @@ class Server(Executor):
             ) from None
         return self
 
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs (for a profiler to attach to)."""
+        return self.process.pid if self.process is not None else None
+
     def last_log_lines(self) -> str:
         return "\n".join(tail(log) for log in self.logs)
 
