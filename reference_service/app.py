@@ -12,7 +12,11 @@ from pathlib import Path
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from reference_service import store
 from reference_service.api import errors_as_json, routes
@@ -48,9 +52,15 @@ async def dependencies(app: web.Application) -> AsyncIterator[None]:
     settings, metrics = app[SETTINGS], app[METRICS]
     pool = await store.open_pool(settings.database_url)
     await store.migrate(pool)
+    # A connection pooled before Redis restarted is stale: a command that meets one is retried
+    # on a fresh connection (the writes are idempotent), and one idle for a while is pinged
+    # before use. Without this, a change after a restart could be answered 503, and nginx-rtmp
+    # never sends a refused notice (an end) again.
     redis = Redis.from_url(
-        settings.redis_url, socket_timeout=2, socket_connect_timeout=2, decode_responses=True
-    )
+        settings.redis_url, socket_timeout=2, socket_connect_timeout=2, decode_responses=True,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.01), retries=2),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError], health_check_interval=5,
+    )  # fmt: skip
     relay = Relay(pool, settings.kafka_bootstrap, settings.kafka_topic, settings.kafka_partitions,
                   metrics)  # fmt: skip
     app[HUB] = Hub(metrics)

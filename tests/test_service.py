@@ -10,6 +10,7 @@ import json
 import urllib.error
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -448,3 +449,20 @@ def test_an_oversized_header_is_a_client_error_logged_without_its_bytes(
 
     assert " WARNING " in eventually(warned, within=5)
     assert "s3cr3t" not in log.read_text(), "the header's bytes are in the service's log"
+
+
+def test_every_pooled_redis_connection_works_again_after_redis_restarts(
+    http: Http, stack: EmbeddedStack, ada: tuple[Person, str]
+) -> None:
+    """Contract: faults. Connections the service pooled before Redis restarted are stale; a
+    change that meets one is retried on a fresh one, not answered 503 (an ingest's notice of
+    an end is never sent again)."""
+    streams = [create(http, ada[1]) for _ in range(8)]
+    with ThreadPoolExecutor(len(streams)) as pool:  # one pooled connection each, at once
+        assert set(pool.map(lambda s: publish(http, s), streams)) == {200}
+    stack.stop_server("redis")
+    stack.start_server("redis")
+    eventually(lambda: healthy(http), within=10, what="the service seeing Redis again")
+    with ThreadPoolExecutor(len(streams)) as pool:
+        ends = list(pool.map(lambda s: publish_done(http, s), streams))
+    assert [status for status, _ in ends] == [200] * len(streams), ends
