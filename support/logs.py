@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from support.stack import EmbeddedStack
+from pathlib import Path
 
 
-def lines_with(stack: EmbeddedStack, secret: str) -> list[str]:
+def lines_with(servers_logs: dict[str, list[Path]], secret: str) -> list[str]:
     """Every log line of every server that holds `secret`, as "server: file: line"."""
     found = []
-    for server, logs in stack.logs().items():
+    for server, logs in servers_logs.items():
         for log in logs:
             if not log.exists():
                 continue
@@ -16,6 +16,17 @@ def lines_with(stack: EmbeddedStack, secret: str) -> list[str]:
                 if secret in line:
                     found.append(f"{server}: {log.name}: {line[:200]}")
     return found
+
+
+def ingest_logged_session(servers_logs: dict[str, list[Path]], stream_id: str) -> bool:
+    """nginx-rtmp has written the access-log line of a publisher's session to this stream
+    (it does when the session closes): until then, its logs are not complete."""
+    return any(
+        "PUBLISH" in line.upper() and stream_id in line
+        for log in servers_logs.get("nginx", [])
+        if log.name == "rtmp_access.log" and log.exists()
+        for line in log.read_text(errors="replace").splitlines()
+    )
 
 
 def places_holding(secret: str, places: dict[str, str]) -> list[str]:

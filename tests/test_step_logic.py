@@ -4,12 +4,13 @@ viewer heard about a stream, and how a playlist's end shows."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from support.broadcaster import DURATION_TOLERANCE, Broadcast
 from support.hls.reloads import unchanged_before_gone
-from support.logs import places_holding
+from support.logs import ingest_logged_session, lines_with, places_holding
 from support.phrases import one_of
 from support.rtmp.client import Published, RtmpPublisher
 from support.sequence import expected_events, told
@@ -103,3 +104,14 @@ def test_a_phrase_type_takes_the_longest_phrase_and_nothing_else() -> None:
     matcher = parse.compile("an attacker sends {abuse:Abuse}", {"Abuse": one_of(["a", "a b"])})
     assert matcher.parse("an attacker sends a b")["abuse"] == "a b"
     assert matcher.parse("an attacker sends c") is None
+
+
+def test_log_lines_holding_a_secret_and_the_ingests_session_line(tmp_path: Path) -> None:
+    error, access = tmp_path / "error.log", tmp_path / "rtmp_access.log"
+    error.write_text("started\npublish name=abc?key=s3cr3t\n")
+    logs = {"nginx": [error, access, tmp_path / "absent.log"]}
+    assert lines_with(logs, "s3cr3t") == ["nginx: error.log: publish name=abc?key=s3cr3t"]
+    assert not ingest_logged_session(logs, "abc")
+    access.write_text('127.0.0.1 [26/Nov/2026:13:00:00 +0000] PUBLISH "live" "abc" - 10 20 (2s)\n')
+    assert ingest_logged_session(logs, "abc")
+    assert not ingest_logged_session(logs, "other")

@@ -22,7 +22,7 @@ from support.attack import (
 )
 from support.eventually import eventually
 from support.hls import served_segments
-from support.logs import lines_with, places_holding
+from support.logs import ingest_logged_session, lines_with, places_holding
 from support.metrics import scrape
 from support.phrases import one_of
 from support.world import World, world_of
@@ -51,7 +51,15 @@ def forger_refused(context: Context) -> None:
 @then("no server's log holds {owner:Name}'s stream key")
 def key_in_no_log(context: Context, owner: str) -> None:
     world = world_of(context)
-    found = lines_with(world.run.embedded(), world.stream_of(owner).stream_key)
+    logs, stream = world.run.embedded().logs(), world.stream_of(owner)
+
+    def session_logged() -> None:
+        assert ingest_logged_session(logs, stream.stream_id), (
+            f"the ingest has not logged {owner}'s broadcast to {stream.stream_id}"
+        )
+
+    eventually(session_logged, within=5, what=f"the ingest logging {owner}'s broadcast")
+    found = lines_with(logs, stream.stream_key)
     assert not found, "the stream key is in the logs:\n" + "\n".join(found[:10])
 
 

@@ -87,7 +87,7 @@ def nginx(run_dir: Path, ports: Ports) -> Server:
         ["nginx", "-p", str(home), "-c", str(config), "-e", str(home / "logs" / "error.log")],
         url=f"http://127.0.0.1:{ports.hls}/healthz",
         log=home / "logs" / "stdout.log",
-        extra_logs=[home / "logs" / "error.log"],
+        extra_logs=[home / "logs" / log for log in ("error.log", "rtmp_access.log", "access.log")],
         ports=[ports.rtmp, ports.hls],
         # Fast shutdown: a graceful one waits for live RTMP publishers to leave, which they never
         # do; a broadcaster's connection dropping is what the platform must handle anyway.
