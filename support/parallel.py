@@ -1,14 +1,18 @@
 """`python -m support.parallel --jobs N [behave args]`: the suite over N behave processes.
 
-Each worker is an ordinary behave run over its share of the feature files, with its own embedded
-stack (or the configured target, which the workers share: scenarios are independent). The
-features are dealt longest first to the least loaded worker, by the durations of the last
-parallel run (reports/parallel/durations.json; in a fresh checkout features/durations.json,
-measured and committed; a feature in neither weighs its number of scenarios).
-Whole features, not single scenarios: behave reports a scenario left out of a run as skipped,
-which would put every scenario in the report once per worker. Every worker writes
-its Allure results into the one directory (its files are uuid-named: the set is merged as it
-is written) and a behave JSON report; this process prints one summary of all of them.
+Each worker is an ordinary behave run over its share of the scenarios (given to it as
+`features/x.feature:LINE` locations), with its own embedded stack, or the configured target,
+which the workers share: scenarios are independent. The scenarios are dealt longest first to
+the least loaded worker, by the durations of the last parallel run
+(reports/parallel/durations.json; in a fresh checkout features/durations.json, measured and
+committed; a scenario in neither weighs the mean of those that are).
+
+behave reports a scenario outside a worker's locations as skipped; the workers run with
+`--no-skipped`, so that the Allure formatter drops those and each scenario is reported once.
+A scenario the arguments' tags leave out (`@load` by default) is counted as skipped in the
+summary, from the plan. Every worker writes its Allure results into the one directory (its
+files are uuid-named: the set is merged as it is written) and a behave JSON report; this
+process prints one summary of all of them.
 
 Ctrl-C reaches the workers too (they share the terminal's process group): each stops its
 stack, and this process waits for them before it stops.
@@ -24,7 +28,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,58 +46,76 @@ MEASURED = Path("features/durations.json")
 
 @dataclass(frozen=True)
 class Planned:
-    path: str  # features/x.feature
-    scenarios: int
+    location: str  # features/x.feature:LINE, as behave's JSON report gives a scenario's
 
 
 @dataclass
 class Share:
-    features: list[Planned] = field(default_factory=list)
+    scenarios: list[Planned] = field(default_factory=list)
     load: float = 0.0
 
 
-def planned(report: list[dict[str, Any]]) -> list[Planned]:
-    """The features of a behave --dry-run JSON report that have scenarios to run, in order."""
-    found = []
+@dataclass(frozen=True)
+class Plan:
+    scenarios: list[Planned]
+    left_out: int  # scenarios the arguments' tags leave out
+
+
+def planned(report: list[dict[str, Any]]) -> Plan:
+    """The scenarios of a behave --dry-run JSON report that would run, in order."""
+    chosen, left_out = [], 0
     for feature in report:
-        count = sum(
-            element.get("type") == "scenario" and element.get("status") != "skipped"
-            for element in feature.get("elements", [])
-        )
-        if count:
-            found.append(Planned(feature["location"].split(":")[0], count))
-    return found
+        for element in feature.get("elements", []):
+            if element.get("type") != "scenario":
+                continue
+            if element.get("status") == "skipped":
+                left_out += 1
+            else:
+                chosen.append(Planned(element["location"]))
+    return Plan(chosen, left_out)
 
 
-def deal(features: list[Planned], jobs: int, durations: dict[str, float]) -> list[list[Planned]]:
-    """Longest first, each to the least loaded worker. A feature never timed weighs its
-    scenarios times the mean seconds per scenario of those that were (1 without any)."""
-    timed = [f for f in features if f.path in durations]
-    per_scenario = (
-        sum(durations[f.path] for f in timed) / sum(f.scenarios for f in timed) if timed else 1.0
-    )
+def deal(scenarios: list[Planned], jobs: int, durations: dict[str, float]) -> list[list[Planned]]:
+    """Longest first, each to the least loaded worker; a scenario never timed weighs the mean
+    of those that were (1 s without any). Each share keeps the plan's order."""
+    timed = [durations[s.location] for s in scenarios if s.location in durations]
+    mean = sum(timed) / len(timed) if timed else 1.0
 
-    def weight(feature: Planned) -> float:
-        return durations.get(feature.path, feature.scenarios * per_scenario)
+    def weight(scenario: Planned) -> float:
+        return durations.get(scenario.location, mean)
 
-    shares = [Share() for _ in range(max(1, min(jobs, len(features))))]
-    for feature in sorted(features, key=weight, reverse=True):
+    shares = [Share() for _ in range(max(1, min(jobs, len(scenarios))))]
+    for scenario in sorted(scenarios, key=weight, reverse=True):
         lightest = min(shares, key=lambda share: share.load)
-        lightest.features.append(feature)
-        lightest.load += weight(feature)
-    return [share.features for share in shares]
+        lightest.scenarios.append(scenario)
+        lightest.load += weight(scenario)
+    order = {scenario.location: index for index, scenario in enumerate(scenarios)}
+    return [sorted(share.scenarios, key=lambda s: order[s.location]) for share in shares]
 
 
-def read_results(report: Path, log: Path) -> list[ScenarioResult]:
-    """A worker's results; a report it could not finish is one failure pointing at its log."""
+def options(behave_args: list[str]) -> list[str]:
+    """The arguments that are not paths (tags, userdata...), for workers given locations."""
+
+    def is_path(arg: str) -> bool:
+        return arg.endswith(".feature") or ".feature:" in arg or Path(arg).is_dir()
+
+    return [arg for arg in behave_args if not is_path(arg)]
+
+
+def read_results(report: Path, log: Path, share: list[Planned]) -> list[ScenarioResult]:
+    """A worker's results for its share (behave reports the rest as skipped); a report it could
+    not finish is one failure, and a scenario of its share it did not report is another, each
+    pointing at its log."""
     try:
-        return results(json.loads(report.read_text()))
+        reported = {r.location: r for r in results(json.loads(report.read_text()))}
     except (OSError, json.JSONDecodeError) as error:
         return [ScenarioResult(f"(worker report {report} unreadable: {error})", str(log),
                                "failed", 0.0, f"see {log}")]  # fmt: skip
+    missing = ScenarioResult("(not reported by its worker)", "", "failed", 0.0, f"see {log}")
+    return [reported.get(s.location, replace(missing, location=s.location)) for s in share]
 
 
-def dry_run(behave_args: list[str]) -> list[Planned]:
+def dry_run(behave_args: list[str]) -> Plan:
     """The scenarios behave would run with these arguments, listed without running them.
     In this process and with the JSON formatter only: the configured Allure formatter would
     report every scenario as skipped."""
@@ -106,19 +128,22 @@ def dry_run(behave_args: list[str]) -> list[Planned]:
     return planned(json.loads(listing.read_text()))
 
 
-def start_worker(index: int, share: list[Planned]) -> subprocess.Popen[bytes]:
+def start_worker(
+    index: int, share: list[Planned], behave_args: list[str]
+) -> subprocess.Popen[bytes]:
     log = (OUT / f"worker-{index}.log").open("wb")
     return subprocess.Popen(
         # The Allure formatter comes from the configuration ([tool.behave] in pyproject.toml).
-        [sys.executable, "-m", "behave", "-f", "json", "-o", str(OUT / f"worker-{index}.json"),
+        [sys.executable, "-m", "behave", "--no-skipped", *options(behave_args),
+         "-f", "json", "-o", str(OUT / f"worker-{index}.json"),
          "-f", "progress", "-o", str(OUT / f"worker-{index}.txt"),
-         *(feature.path for feature in share)],
+         *(scenario.location for scenario in share)],
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "NOVA_WORKER": str(index)},
     )  # fmt: skip
 
 
-def summary(found: list[ScenarioResult], seconds: float, jobs: int) -> str:
-    counts: dict[str, int] = {}
+def summary(found: list[ScenarioResult], seconds: float, jobs: int, left_out: int = 0) -> str:
+    counts: dict[str, int] = {"skipped": left_out} if left_out else {}
     for result in found:
         counts[result.status] = counts.get(result.status, 0) + 1
     lines = []
@@ -130,7 +155,7 @@ def summary(found: list[ScenarioResult], seconds: float, jobs: int) -> str:
             if result.failure:
                 lines.extend("      " + line for line in result.failure.splitlines()[:8])
     tally = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
-    lines.append(f"\n{len(found)} scenarios over {jobs} workers: {tally}")
+    lines.append(f"\n{len(found) + left_out} scenarios over {jobs} workers: {tally}")
     lines.append(f"Took {seconds // 60:.0f}min {seconds % 60:.1f}s (wall, stack boots included)")
     return "\n".join(lines)
 
@@ -146,10 +171,12 @@ def main(argv: list[str]) -> int:
         old.unlink()
     known = DURATIONS if DURATIONS.exists() else MEASURED
     durations = json.loads(known.read_text()) if known.exists() else {}
-    shares = deal(dry_run(args.behave_args), args.jobs, durations)
-    workers = [start_worker(index, share) for index, share in enumerate(shares, 1)]
-    scenarios = sum(feature.scenarios for share in shares for feature in share)
-    print(f"{scenarios} scenarios over {len(workers)} workers "
+    plan = dry_run(args.behave_args)
+    shares = deal(plan.scenarios, args.jobs, durations)
+    workers = [
+        start_worker(index, share, args.behave_args) for index, share in enumerate(shares, 1)
+    ]
+    print(f"{len(plan.scenarios)} scenarios over {len(workers)} workers "
           f"(their output: {OUT}/worker-N.log)", flush=True)  # fmt: skip
     try:
         codes = [worker.wait() for worker in workers]
@@ -161,17 +188,15 @@ def main(argv: list[str]) -> int:
         return 130
     found = []
     for index, code in enumerate(codes, 1):
-        mine = read_results(OUT / f"worker-{index}.json", OUT / f"worker-{index}.log")
+        mine = read_results(OUT / f"worker-{index}.json", OUT / f"worker-{index}.log",
+                            shares[index - 1])  # fmt: skip
         print(f"worker {index}: exit {code}, {len(mine)} scenarios, "
               f"{sum(r.status == 'failed' for r in mine)} failed, "
               f"{sum(r.seconds for r in mine):.0f} s of scenarios", flush=True)  # fmt: skip
         found += mine
-    timed: dict[str, float] = {}
-    for result in found:
-        path = result.location.split(":")[0]
-        timed[path] = round(timed.get(path, 0.0) + result.seconds, 2)
+    timed = {result.location: round(result.seconds, 2) for result in found if result.seconds}
     DURATIONS.write_text(json.dumps(timed, indent=1))
-    print(summary(found, time.monotonic() - began, len(workers)))
+    print(summary(found, time.monotonic() - began, len(workers), plan.left_out))
     ok = all(code == 0 for code in codes) and all(r.status != "failed" for r in found)
     return 0 if ok else 1
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from support.parallel import Planned, deal, planned, summary
+import json
+from pathlib import Path
+
+from support.parallel import Plan, Planned, deal, options, planned, read_results, summary
 from support.report.behave_json import ScenarioResult, results
 
 
@@ -13,25 +16,47 @@ def feature(path: str, *statuses: str | None) -> dict[str, object]:
     return {"name": path, "location": f"{path}:2", "elements": elements}
 
 
-def test_the_plan_holds_the_features_with_scenarios_to_run() -> None:
+def test_the_plan_holds_the_scenarios_to_run_and_counts_those_left_out() -> None:
     report = [feature("a.feature", "untested", None, "skipped"), feature("b.feature", "skipped")]
-    assert planned(report) == [Planned("a.feature", 2)]
+    assert planned(report) == Plan([Planned("a.feature:10"), Planned("a.feature:11")], 2)
 
 
-def test_features_go_longest_first_to_the_least_loaded_worker() -> None:
-    features = [Planned("a", 1), Planned("b", 1), Planned("c", 1), Planned("d", 1)]
-    shares = deal(features, 2, {"a": 40.0, "b": 30.0, "c": 20.0, "d": 10.0})
-    assert [[f.path for f in share] for share in shares] == [["a", "d"], ["b", "c"]]
+def test_scenarios_go_longest_first_to_the_least_loaded_worker_in_plan_order() -> None:
+    scenarios = [Planned("a"), Planned("b"), Planned("c"), Planned("d")]
+    shares = deal(scenarios, 2, {"a": 40.0, "b": 30.0, "c": 20.0, "d": 10.0})
+    assert [[s.location for s in share] for share in shares] == [["a", "d"], ["b", "c"]]
+    shares = deal(scenarios, 2, {"a": 10.0, "b": 20.0, "c": 30.0, "d": 40.0})
+    assert [[s.location for s in share] for share in shares] == [["a", "d"], ["b", "c"]]
 
 
-def test_a_feature_never_timed_weighs_its_scenarios_at_the_mean_of_the_others() -> None:
-    features = [Planned("timed", 2), Planned("new", 10), Planned("small", 1)]
-    shares = deal(features, 2, {"timed": 8.0, "small": 2.0})  # 10 s over 3 scenarios
-    assert [[f.path for f in share] for share in shares] == [["new"], ["timed", "small"]]
+def test_a_scenario_never_timed_weighs_the_mean_of_the_others() -> None:
+    scenarios = [Planned("timed"), Planned("new"), Planned("small")]
+    shares = deal(scenarios, 2, {"timed": 8.0, "small": 2.0})  # new weighs 5
+    assert [[s.location for s in share] for share in shares] == [["timed"], ["new", "small"]]
 
 
-def test_no_more_workers_than_features() -> None:
-    assert len(deal([Planned("a", 3)], 4, {})) == 1
+def test_no_more_workers_than_scenarios() -> None:
+    assert len(deal([Planned("a:1")], 4, {})) == 1
+
+
+def test_workers_are_given_the_options_but_not_the_paths() -> None:
+    args = ["--tags=@load", "-D", "crowd=200", "features/x.feature", "features/y.feature:3",
+            "features"]  # fmt: skip
+    assert options(args) == ["--tags=@load", "-D", "crowd=200"]
+
+
+def test_a_scenario_its_worker_did_not_report_is_a_failure(tmp_path: Path) -> None:
+    report = tmp_path / "worker-1.json"
+    report.write_text(json.dumps([{"name": "F", "elements": [
+        {"type": "scenario", "name": "S", "status": "passed", "location": "f.feature:5",
+         "steps": []},
+        {"type": "scenario", "name": "T", "status": "skipped", "location": "f.feature:9",
+         "steps": []},
+    ]}]))  # fmt: skip
+    share = [Planned("f.feature:5"), Planned("f.feature:12")]
+    found = read_results(report, tmp_path / "worker-1.log", share)
+    assert [(r.location, r.status) for r in found] == [("f.feature:5", "passed"),
+                                                      ("f.feature:12", "failed")]  # fmt: skip
 
 
 def test_a_workers_report_gives_each_scenarios_status_time_and_failure() -> None:
@@ -56,10 +81,10 @@ def test_the_summary_names_each_failure_and_the_wall_time() -> None:
         ScenarioResult("F: S", "f.feature:5", "failed", 2.0, "Then b: no luck"),
         ScenarioResult("F: T", "f.feature:9", "passed", 1.0),
     ]
-    text = summary(found, 75.0, 2)
+    text = summary(found, 75.0, 2, left_out=1)
     assert "f.feature:5  F: S (failed)" in text
     assert "Then b: no luck" in text
-    assert "2 scenarios over 2 workers: 1 failed, 1 passed" in text
+    assert "3 scenarios over 2 workers: 1 failed, 1 passed, 1 skipped" in text
     assert "Took 1min 15.0s" in text
 
 
