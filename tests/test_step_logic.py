@@ -12,6 +12,7 @@ from support.broadcaster import DURATION_TOLERANCE, Broadcast
 from support.hls.reloads import unchanged_before_gone
 from support.logs import ingest_logged_session, lines_with, places_holding
 from support.phrases import one_of
+from support.report.plots import latency_histogram
 from support.rtmp.client import Published, RtmpPublisher
 from support.sequence import expected_events, told
 from support.viewer import Viewer, parse_frame
@@ -115,3 +116,9 @@ def test_log_lines_holding_a_secret_and_the_ingests_session_line(tmp_path: Path)
     access.write_text('127.0.0.1 [26/Nov/2026:13:00:00 +0000] PUBLISH "live" "abc" - 10 20 (2s)\n')
     assert ingest_logged_session(logs, "abc")
     assert not ingest_logged_session(logs, "other")
+
+
+def test_the_latency_histogram_is_a_png() -> None:
+    assert latency_histogram([0.01, 0.02, 0.5], "3 deliveries", {"p50": 0.02}).startswith(
+        b"\x89PNG\r\n\x1a\n"
+    )
