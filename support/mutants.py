@@ -228,15 +228,17 @@ def main(argv: list[str]) -> int:
           f"in {time.monotonic() - began:.0f} s")  # fmt: skip
     (OUT / "results.md").write_text(table(outcomes) + "\n")
     if args.record:
-        record(args.record, table(outcomes), killed, len(outcomes))
+        when = time.strftime("%Y-%m-%d")
+        record(args.record, table(outcomes), f"{killed} of {len(outcomes)} killed ({when}, "
+               f"{time.monotonic() - began:.0f} s over {args.jobs} jobs).")  # fmt: skip
     return 0 if killed == len(outcomes) else 1
 
 
-def record(path: Path, rows: str, killed: int, total: int) -> None:
+def record(path: Path, rows: str, tally: str) -> None:
     """Replace the table in path (below its marker line) with this run's."""
     marker = "<!-- results: written by python -m support.mutants --record -->"
     head = path.read_text().split(marker)[0] if path.exists() else ""
-    path.write_text(f"{head}{marker}\n\n{killed} of {total} killed.\n\n{rows}\n")
+    path.write_text(f"{head}{marker}\n\n{tally}\n\n{rows}\n")
 
 
 if __name__ == "__main__":
