@@ -97,6 +97,9 @@ class Hub:
                 transport.write(frame)
             if room.viewers:
                 self.metrics.fanout_latency.observe(time.perf_counter() - since)
+            # Let the loop flush the transports before the next frame: a burst of queued events
+            # written back to back would fill even a reading viewer's buffer past the bound.
+            await asyncio.sleep(0)
 
     async def close(self) -> None:
         """Say goodbye to every viewer (1001 going away) and stop the rooms."""
