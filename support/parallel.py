@@ -62,16 +62,19 @@ class Plan:
 
 
 def planned(report: list[dict[str, Any]]) -> Plan:
-    """The scenarios of a behave --dry-run JSON report that would run, in order."""
+    """The scenarios of a behave --dry-run JSON report that would run, in order: those whose
+    steps the dry run marked untested (a scenario the tags leave out is marked skipped, or,
+    under a Rule, not at all)."""
     chosen, left_out = [], 0
     for feature in report:
         for element in feature.get("elements", []):
             if element.get("type") != "scenario":
                 continue
-            if element.get("status") == "skipped":
-                left_out += 1
-            else:
+            steps = element.get("steps", [])
+            if any(step.get("result", {}).get("status") == "untested" for step in steps):
                 chosen.append(Planned(element["location"]))
+            else:
+                left_out += 1
     return Plan(chosen, left_out)
 
 
@@ -94,12 +97,13 @@ def deal(scenarios: list[Planned], jobs: int, durations: dict[str, float]) -> li
 
 
 def options(behave_args: list[str]) -> list[str]:
-    """The arguments that are not paths (tags, userdata...), for workers given locations."""
-
-    def is_path(arg: str) -> bool:
-        return arg.endswith(".feature") or ".feature:" in arg or Path(arg).is_dir()
-
-    return [arg for arg in behave_args if not is_path(arg)]
+    """The arguments that are not paths (tags, userdata, -i's regex...), for workers given
+    locations: behave's own parser says which arguments are paths."""
+    kept = list(behave_args)
+    for path in Configuration(list(behave_args)).paths:
+        if path in kept:
+            del kept[len(kept) - 1 - kept[::-1].index(path)]  # the last: a path is positional
+    return kept
 
 
 def read_results(report: Path, log: Path, share: list[Planned]) -> list[ScenarioResult]:
@@ -162,19 +166,19 @@ def summary(found: list[ScenarioResult], seconds: float, jobs: int, left_out: in
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m support.parallel", description=__doc__)
-    parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("behave_args", nargs="*", help="passed on to behave (tags, paths)")
-    args = parser.parse_args(argv)
+    parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 2,
+                        help="worker processes; every other argument is behave's")  # fmt: skip
+    args, behave_args = parser.parse_known_args(argv)
     began = time.monotonic()
     OUT.mkdir(parents=True, exist_ok=True)
     for old in [*OUT.glob("worker-*")]:
         old.unlink()
     known = DURATIONS if DURATIONS.exists() else MEASURED
     durations = json.loads(known.read_text()) if known.exists() else {}
-    plan = dry_run(args.behave_args)
+    plan = dry_run(behave_args)
     shares = deal(plan.scenarios, args.jobs, durations)
     workers = [
-        start_worker(index, share, args.behave_args) for index, share in enumerate(shares, 1)
+        start_worker(index, share, behave_args) for index, share in enumerate(shares, 1)
     ]
     print(f"{len(plan.scenarios)} scenarios over {len(workers)} workers "
           f"(their output: {OUT}/worker-N.log)", flush=True)  # fmt: skip

@@ -10,15 +10,21 @@ from support.report.behave_json import ScenarioResult, results
 
 
 def feature(path: str, *statuses: str | None) -> dict[str, object]:
+    """A feature of a dry run's JSON report: each scenario's steps marked with this status
+    (None: no result at all, as behave leaves a Rule's scenario the tags exclude)."""
     elements: list[dict[str, object]] = [{"type": "background", "name": "b"}]
-    elements += [{"type": "scenario", "name": f"s{i}", "status": status,
-                  "location": f"{path}:{10 + i}"} for i, status in enumerate(statuses)]  # fmt: skip
+    for i, status in enumerate(statuses):
+        result = {"result": {"status": status}} if status else {}
+        elements.append({"type": "scenario", "name": f"s{i}", "status": None,
+                         "location": f"{path}:{10 + i}",
+                         "steps": [{"keyword": "Given", "name": "x", **result}]})  # fmt: skip
     return {"name": path, "location": f"{path}:2", "elements": elements}
 
 
 def test_the_plan_holds_the_scenarios_to_run_and_counts_those_left_out() -> None:
-    report = [feature("a.feature", "untested", None, "skipped"), feature("b.feature", "skipped")]
-    assert planned(report) == Plan([Planned("a.feature:10"), Planned("a.feature:11")], 2)
+    report = [feature("a.feature", "untested", None, "skipped", "untested"),
+              feature("b.feature", "skipped")]  # fmt: skip
+    assert planned(report) == Plan([Planned("a.feature:10"), Planned("a.feature:13")], 3)
 
 
 def test_scenarios_go_longest_first_to_the_least_loaded_worker_in_plan_order() -> None:
@@ -43,6 +49,8 @@ def test_workers_are_given_the_options_but_not_the_paths() -> None:
     args = ["--tags=@load", "-D", "crowd=200", "features/x.feature", "features/y.feature:3",
             "features"]  # fmt: skip
     assert options(args) == ["--tags=@load", "-D", "crowd=200"]
+    assert options(["-i", "security.feature", "--no-capture"]) == ["-i", "security.feature",
+                                                                   "--no-capture"]  # fmt: skip
 
 
 def test_a_scenario_its_worker_did_not_report_is_a_failure(tmp_path: Path) -> None:
