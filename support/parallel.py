@@ -177,9 +177,7 @@ def main(argv: list[str]) -> int:
     durations = json.loads(known.read_text()) if known.exists() else {}
     plan = dry_run(behave_args)
     shares = deal(plan.scenarios, args.jobs, durations)
-    workers = [
-        start_worker(index, share, behave_args) for index, share in enumerate(shares, 1)
-    ]
+    workers = [start_worker(index, share, behave_args) for index, share in enumerate(shares, 1)]
     print(f"{len(plan.scenarios)} scenarios over {len(workers)} workers "
           f"(their output: {OUT}/worker-N.log)", flush=True)  # fmt: skip
     try:
