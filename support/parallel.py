@@ -196,8 +196,9 @@ def main(argv: list[str]) -> int:
               f"{sum(r.status == 'failed' for r in mine)} failed, "
               f"{sum(r.seconds for r in mine):.0f} s of scenarios", flush=True)  # fmt: skip
         found += mine
-    timed = {result.location: round(result.seconds, 2) for result in found if result.seconds}
-    DURATIONS.write_text(json.dumps(timed, indent=1))
+    # This run's times over the known ones: a run of a few scenarios keeps the others' times.
+    timed = durations | {r.location: round(r.seconds, 2) for r in found if r.seconds}
+    DURATIONS.write_text(json.dumps(timed, indent=1, sort_keys=True))
     print(summary(found, time.monotonic() - began, len(workers), plan.left_out))
     ok = all(code == 0 for code in codes) and all(r.status != "failed" for r in found)
     return 0 if ok else 1
