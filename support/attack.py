@@ -265,12 +265,13 @@ class AbusivePage:
         self.received += data
         return close_code(bytes(self.received)) is not None
 
-    def send(self, frames: bytes, within: float) -> asyncio.Task[AttackOutcome]:
-        """Send the frames, reading meanwhile: a server that closes while they are still
-        arriving resets the connection, which would discard a close frame not yet read."""
+    async def send(self, frames: bytes, within: float) -> AttackOutcome:
+        """Send the frames and read at once (the write is buffered, not awaited): a server that
+        closes while they are still arriving resets the connection, which would discard a
+        close frame not yet read."""
         self.began = time.monotonic()
         self.writer.write(frames)
-        return asyncio.create_task(self.dropped_within(within))
+        return await self.dropped_within(within)
 
     async def dropped_within(self, seconds: float) -> AttackOutcome:
         """How the server ended this page within `seconds` of the abuse. A page that never

@@ -14,7 +14,6 @@ from support.attack import (
     RTMP_ABUSES,
     WEBSOCKET_ABUSES,
     AbusivePage,
-    AttackOutcome,
     Dropped,
     IdleCrowd,
     Unreachable,
@@ -176,11 +175,7 @@ def open_abusive_page(world: World, owner: str, *, reading: bool) -> AbusivePage
 def page_abuse(context: Context, owner: str, abuse: str) -> None:
     world = world_of(context)
     page = open_abusive_page(world, owner, reading=True)
-    world.attack = world.run.loop.submit(attack_page(page, WEBSOCKET_ABUSES[abuse]()))
-
-
-async def attack_page(page: AbusivePage, frames: bytes) -> AttackOutcome:
-    return await page.send(frames, PATIENCE)
+    world.attack = world.run.loop.submit(page.send(WEBSOCKET_ABUSES[abuse](), PATIENCE))
 
 
 @when("an attacker's page in {owner:Name}'s room never reads")

@@ -7,6 +7,7 @@ at least once) counts once. Runs on ClickHouse 18.16 and current releases alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from clickhouse_driver import Client
 
@@ -69,19 +70,18 @@ class ClickHouseChecker:
         self.url = url
 
     def stream(self, stream_id: str) -> StreamAnalytics:
-        client = clickhouse_client(self.url, QUERY_TIMEOUT)
-        try:
-            rows = client.execute(summary_query(), {"stream_id": stream_id})
-        finally:
-            client.disconnect()
-        return StreamAnalytics(*(int(value) for value in rows[0]))
+        row = self._first_row(summary_query(), {"stream_id": stream_id})
+        return StreamAnalytics(*(int(value) for value in row))
 
     def rows_holding(self, secret: str) -> int:
         """How many rows hold `secret` in a column the contract names."""
         query = HOLDING.format(table=stores()["clickhouse"]["table"])
+        return int(self._first_row(query, {"secret": secret})[0])
+
+    def _first_row(self, query: str, params: dict[str, str]) -> tuple[Any, ...]:
         client = clickhouse_client(self.url, QUERY_TIMEOUT)
         try:
-            rows = client.execute(query, {"secret": secret})
+            rows = client.execute(query, params)
         finally:
             client.disconnect()
-        return int(rows[0][0])
+        return tuple(rows[0])
