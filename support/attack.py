@@ -169,6 +169,9 @@ class IdleCrowd:
         dropped = sum(isinstance(outcome, Dropped) for outcome in outcomes)
         return dropped, len(outcomes) - dropped
 
+    def __str__(self) -> str:
+        return f"{len(self.connections)} connections open, {self.refused} not accepted"
+
     def close(self) -> None:
         for _, writer in self.connections:
             writer.close()

@@ -80,12 +80,13 @@ def key_given_to_nobody_else(context: Context, owner: str) -> None:
         token = world.token(name)
         shown = world.call(world.run.api.get_stream(token, stream.stream_id))
         listed = world.call(world.run.api.streams(token, "ended"))
+        for reply in (shown, listed):  # an error page would hold no key, and prove nothing
+            assert reply.status == 200, f"{name} could not look: {reply.describe()}"
         places[f"the stream as {name} sees it"] = json.dumps(shown.body)
         places[f"the ended streams listed to {name}"] = json.dumps(listed.body)
-    places["the events on Kafka"] = "\n".join(
-        json.dumps(event.payload)
-        for event in world.run.kafka.events_since(world.kafka_marks, {stream.stream_id})
-    )
+    events = world.run.kafka.events_since(world.kafka_marks, {stream.stream_id})
+    assert events, f"no event of {owner}'s stream was found on Kafka to look in"
+    places["the events on Kafka"] = "\n".join(json.dumps(event.payload) for event in events)
     places["the metrics"] = world.call(
         scrape(world.run.api.session, world.run.target.metrics_url)
     ).text
@@ -109,10 +110,7 @@ def idle_connections(context: Context, count: int) -> None:
     crowd = world.call(IdleCrowd.open(world.run.target.rtmp_url, count), timeout=60)
     context.add_cleanup(crowd.close)
     world.idle_crowd = crowd
-    allure.attach(
-        f"{len(crowd.connections)} connections open, {crowd.refused} not accepted",
-        name="the attacker's connections",
-    )
+    allure.attach(str(crowd), name="the attacker's connections")
 
 
 @then("the ingest drops the attacker's idle connections within {seconds:d} seconds")
@@ -120,7 +118,9 @@ def idle_dropped(context: Context, seconds: int) -> None:
     world = world_of(context)
     if world.idle_crowd is None:
         raise AssertionError("no attacker holds connections in this scenario")
-    dropped, held = world.call(world.idle_crowd.dropped_within(seconds), timeout=seconds + 30)
+    crowd = world.idle_crowd
+    assert crowd.connections, f"the ingest took none of the attacker's connections ({crowd})"
+    dropped, held = world.call(crowd.dropped_within(seconds), timeout=seconds + 30)
     assert held == 0, (
         f"the ingest still held {held} of {dropped + held} silent connections {seconds} s "
         "after they were opened"
