@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import port_for
+import psutil
 import pytest
 
+from support.eventually import eventually
 from support.identity import Person, TokenIssuer
 from support.stack import EmbeddedStack
 from support.target import Target
@@ -95,3 +100,32 @@ def issuer(target: Target) -> TokenIssuer:
 def ada(issuer: TokenIssuer) -> tuple[Person, str]:
     person = Person("Ada")
     return person, issuer.token_for(person)
+
+
+# ---- ffmpeg's own RTMP server, an implementation nobody here wrote -------------------------
+
+
+@pytest.fixture
+def ffmpeg_listener(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]]:
+    """`ffmpeg -listen 1`: an RTMP server that records what it receives, untouched, to FLV."""
+    port, out = free_port(), tmp_path / "received.flv"
+    url = f"rtmp://127.0.0.1:{port}/live/x"
+    process = subprocess.Popen(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-listen", "1", "-i", url, "-c", "copy",
+         "-y", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    eventually(lambda: listening(process.pid, port), within=10, what="ffmpeg listening")
+    yield url, out, process
+    process.kill()
+    process.wait()
+
+
+def listening(pid: int, port: int) -> None:
+    ports = {c.laddr.port for c in psutil.Process(pid).net_connections() if c.status == "LISTEN"}
+    assert port in ports, f"not yet listening on {port}"
+
+
+def free_port() -> int:
+    port: int = port_for.select_random()
+    return port

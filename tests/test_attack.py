@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import struct
+import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
+from websockets.asyncio.server import ServerConnection, serve
 
 from support.attack import (
     CLOSE,
     PING,
     RTMP_ABUSES,
     TEXT,
+    WEBSOCKET_ABUSES,
+    AbusivePage,
     Dropped,
     HeldOpen,
     IdleCrowd,
@@ -103,3 +108,57 @@ def test_idle_connections_a_server_keeps_are_counted_as_held() -> None:
                 idle.close()
 
     assert asyncio.run(crowd()) == (0, 20)
+
+
+# ---- Servers nobody here wrote -------------------------------------------------------------
+
+
+def test_ffmpegs_rtmp_server_drops_a_handshake_of_the_wrong_version_at_once(
+    ffmpeg_listener: tuple[str, Path, subprocess.Popen[bytes]],
+) -> None:
+    url, _, _ = ffmpeg_listener
+    attack = abuse_rtmp(url, RTMP_ABUSES["a handshake of the wrong version"], within=5)
+    outcome = asyncio.run(attack)
+    assert isinstance(outcome, Dropped), outcome
+    assert outcome.after < 1, outcome
+
+
+@asynccontextmanager
+async def websockets_server() -> AsyncIterator[str]:
+    """python-websockets' server, as strict as RFC 6455 asks: 4 KB messages, pings every 0.5 s."""
+
+    async def listen(connection: ServerConnection) -> None:
+        async for _ in connection:
+            pass
+
+    async with serve(listen, "127.0.0.1", 0, max_size=4096, ping_interval=0.5,
+                     ping_timeout=0.5) as server:  # fmt: skip
+        port = next(iter(server.sockets)).getsockname()[1]
+        yield f"ws://127.0.0.1:{port}/room"
+
+
+@pytest.mark.parametrize(
+    ("abuse", "code"),
+    [("a message of 1 MB", 1009), ("a frame of an unknown type", 1002),
+     ("text that is not UTF-8", 1007)],
+)  # fmt: skip
+def test_the_close_codes_of_a_websocket_server_nobody_here_wrote(abuse: str, code: int) -> None:
+    async def attack() -> object:
+        async with websockets_server() as url:
+            page = await AbusivePage.open(url)
+            assert isinstance(page, AbusivePage), page
+            return await page.send(WEBSOCKET_ABUSES[abuse](), within=5)
+
+    outcome = asyncio.run(attack())
+    assert isinstance(outcome, Dropped), outcome
+    assert outcome.close_code == code, outcome
+
+
+def test_a_websocket_server_nobody_here_wrote_closes_a_page_that_never_reads() -> None:
+    async def attack() -> object:
+        async with websockets_server() as url:
+            page = await AbusivePage.open(url, reading=False)
+            assert isinstance(page, AbusivePage), page
+            return await page.dropped_within(3)
+
+    assert isinstance(asyncio.run(attack()), Dropped)

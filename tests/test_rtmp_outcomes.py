@@ -9,14 +9,11 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import port_for
-import psutil
 import pytest
 
-from support.eventually import eventually
 from support.media.fixture import clip, looped
 from support.rtmp.__main__ import main as cli
 from support.rtmp.client import (
@@ -29,6 +26,7 @@ from support.rtmp.client import (
     Unreachable,
 )
 from support.rtmp.handshake import SIZE
+from tests.conftest import free_port
 
 Peer = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -137,22 +135,6 @@ def test_the_cli_says_what_happened_and_exits_with_its_own_status(
 # ---- ffmpeg's own RTMP server ------------------------------------------------------------------
 
 
-@pytest.fixture
-def ffmpeg_listener(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]]:
-    """`ffmpeg -listen 1`: an RTMP server that records what it receives, untouched, to FLV."""
-    port, out = free_port(), tmp_path / "received.flv"
-    url = f"rtmp://127.0.0.1:{port}/live/x"
-    process = subprocess.Popen(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-listen", "1", "-i", url, "-c", "copy",
-         "-y", str(out)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    eventually(lambda: listening(process.pid, port), within=10, what="ffmpeg listening")
-    yield url, out, process
-    process.kill()
-    process.wait()
-
-
 def test_the_publisher_publishes_to_ffmpegs_rtmp_server_frame_for_frame(
     ffmpeg_listener: tuple[str, Path, subprocess.Popen[bytes]],
 ) -> None:
@@ -194,13 +176,3 @@ def ffprobe_packets(path: Path) -> list[dict[str, str]]:
     )  # fmt: skip
     packets: list[dict[str, str]] = json.loads(result.stdout)["packets"]
     return packets
-
-
-def listening(pid: int, port: int) -> None:
-    ports = {c.laddr.port for c in psutil.Process(pid).net_connections() if c.status == "LISTEN"}
-    assert port in ports, f"not yet listening on {port}"
-
-
-def free_port() -> int:
-    port: int = port_for.select_random()
-    return port
