@@ -12,7 +12,7 @@ from pathlib import Path
 import port_for
 import pytest
 
-from support.stack import EmbeddedStack, StackError
+from support.stack import KEEP_RUNS, EmbeddedStack, StackError, prune_runs
 from support.stack.ports import PortClaims
 from support.stack.server import CheckedServer
 
@@ -128,3 +128,15 @@ def test_a_port_another_stack_claimed_is_never_chosen(
     offered = iter(taken)
     assert PortClaims(tmp_path).claim(1) == taken[:1]  # released: free to claim again
     second.release()
+
+
+def test_pruning_passes_over_a_run_another_stack_removed_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for number in range(KEEP_RUNS + 2):
+        (tmp_path / f"run-{number:02}").mkdir()
+    gone = tmp_path / "run-vanished"  # listed, then removed by another stack's pruning
+    listed = [*sorted(tmp_path.glob("run-*")), gone]
+    monkeypatch.setattr(Path, "glob", lambda self, pattern: iter(listed))
+    prune_runs(tmp_path)
+    assert len([p for p in listed if p.exists()]) == KEEP_RUNS

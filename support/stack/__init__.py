@@ -36,10 +36,18 @@ KEEP_RUNS = 20
 
 
 def prune_runs(root: Path) -> None:
-    """Keep the logs of the last runs; older run directories go."""
-    runs = sorted(root.glob("run-*"), key=lambda run: run.stat().st_mtime)
-    for old in runs[:-KEEP_RUNS]:
+    """Keep the logs of the last runs; older run directories go. Stacks booting side by side
+    prune at once: a directory another one removed meanwhile is passed over."""
+    runs = sorted((when, run) for run in root.glob("run-*") if (when := modified(run)) is not None)
+    for _, old in runs[:-KEEP_RUNS]:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def modified(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return None
 
 
 def free_ports(claims: PortClaims) -> launchers.Ports:
