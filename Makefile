@@ -23,7 +23,7 @@ accept: bootstrap
 ifeq ($(JOBS),1)
 	$(TARGET_ENV) $(BIN)/behave $(BEHAVE_ARGS)
 else
-	$(TARGET_ENV) $(BIN)/python -m support.parallel --jobs $(JOBS) $(BEHAVE_ARGS)
+	$(TARGET_ENV) $(BIN)/python -m support.tools.parallel --jobs $(JOBS) $(BEHAVE_ARGS)
 endif
 
 lint: bootstrap
@@ -59,12 +59,12 @@ deploy-check: bootstrap
 
 # The default suite N times in a row, each on a fresh embedded stack; pass/fail per scenario.
 soak: bootstrap
-	$(BIN)/python -m support.report.soak --runs $(N) $(BEHAVE_ARGS)
+	$(BIN)/python -m support.tools.soak --runs $(N) $(BEHAVE_ARGS)
 
 # Every Then seen to fail: each mutant of tests/mutants.toml breaks the platform in a copy of
 # the repository; its scenario must fail at the Then it names (docs/mutants.md).
 mutants: bootstrap
-	$(BIN)/python -m support.mutants --jobs 2 --record docs/mutants.md
+	$(BIN)/python -m support.tools.mutants --jobs 2 --record docs/mutants.md
 
 # A crowd of viewers on Locust: a master and WORKERS worker processes (docs/running.md).
 VIEWERS ?= 1000

@@ -30,14 +30,14 @@ import sys
 import time
 from pathlib import Path
 
-from support.api import ApiClient, room_url
-from support.broadcaster import Broadcast
-from support.crowd import verdict
-from support.identity import Person, TokenIssuer
-from support.metrics import scrape
-from support.profile import top
+from support.clients.api import ApiClient, room_url
+from support.clients.broadcaster import Broadcast
+from support.clients.metrics import scrape
+from support.core.target import Target, configured
+from support.harness.identity import Person, TokenIssuer
 from support.stack import EmbeddedStack
-from support.target import Target, configured
+from support.tools.crowd import verdict
+from support.tools.profile import top
 
 OUT = Path("reports/load")
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")

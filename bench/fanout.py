@@ -17,14 +17,14 @@ import time
 
 import aiohttp
 
-from support.api import ApiClient, room_url
-from support.broadcaster import Broadcast
-from support.identity import Person, TokenIssuer
-from support.metrics import parse
+from support.clients.api import ApiClient, room_url
+from support.clients.broadcaster import Broadcast
+from support.clients.metrics import parse
+from support.clients.viewer import close_pages, delivery_seconds, open_pages
+from support.core.stats import percentiles
+from support.core.target import Target
+from support.harness.identity import Person, TokenIssuer
 from support.stack import EmbeddedStack
-from support.stats import percentiles
-from support.target import Target
-from support.viewer import close_pages, delivery_seconds, open_pages
 
 
 async def room_of(target: Target, viewers: int, events: int) -> str:

@@ -17,13 +17,13 @@ import time
 
 import aiohttp
 
-from support.api import ApiClient
-from support.broadcaster import Broadcast
+from support.clients.api import ApiClient
+from support.clients.broadcaster import Broadcast
+from support.core.target import Target
+from support.harness.identity import Person, TokenIssuer
 from support.hls.browser import play, serve_player
 from support.hls.playlist import Playlist
-from support.identity import Person, TokenIssuer
 from support.stack import EmbeddedStack
-from support.target import Target
 
 
 async def first_segment(target: Target) -> tuple[float, Broadcast, str]:

@@ -7,7 +7,7 @@ the events, and reads the merged figures. Configured by environment variables:
     NOVA_ROOM_URL      the room's ws:// URL (the stream is live before the first user starts)
     NOVA_EXPECTED      the events every viewer must be told, comma-separated, in order
 
-Each frame is checked against the contract (support.viewer.interpret). Locust merges, across
+Each frame is checked against the contract (support.clients.viewer.interpret). Locust merges, across
 its workers, two kinds of request entry: "deliver <event>" (response time = from the event's
 timestamp to its arrival, in ms) and "transcript" (one per viewer once the last expected event
 came: a failure names what was missing, doubled, out of order or against the contract).
@@ -23,8 +23,8 @@ import gevent
 import websocket
 from locust import User, between, events, task
 
-from support.crowd import transcript_problems
-from support.viewer import delivery_seconds, parse_frame
+from support.clients.viewer import delivery_seconds, parse_frame
+from support.tools.crowd import transcript_problems
 
 ROOM_URL = os.environ.get("NOVA_ROOM_URL", "")
 EXPECTED = [name for name in os.environ.get("NOVA_EXPECTED", "").split(",") if name]

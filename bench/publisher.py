@@ -4,8 +4,9 @@
 
 1. Latency: from the TCP connect to NetStream.Publish.Start, and to the stream being live in
    the API (nginx-rtmp -> on_publish webhook -> reference service -> PostgreSQL), over N publishes.
-2. CPU: seconds of CPU per minute of published media, this publisher (`python -m support.rtmp`)
-   and `ffmpeg -re -i fixture.flv -c copy -f flv`, the same fixture and length, one after the other.
+2. CPU: seconds of CPU per minute of published media, this publisher
+   (`python -m support.tools.publish`) and `ffmpeg -re -i fixture.flv -c copy -f flv`, the same
+   fixture and length, one after the other.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ import subprocess
 import sys
 import time
 
-from support.api import ApiClient
-from support.identity import Person, TokenIssuer
+from support.clients.api import ApiClient
+from support.core.stats import percentiles
+from support.core.target import Target
+from support.harness.identity import Person, TokenIssuer
 from support.media.fixture import fixture_path
-from support.rtmp.client import Published, RtmpPublisher
+from support.rtmp.client import RtmpPublisher
+from support.rtmp.session import Published
 from support.stack import EmbeddedStack
-from support.stats import percentiles
-from support.target import Target
 
 
 async def latency(target: Target, publishes: int) -> tuple[list[float], list[float]]:

@@ -16,15 +16,15 @@ import resource
 import sys
 import time
 
-from support.api import ApiClient
-from support.broadcaster import Broadcast
-from support.hls import fetch
+from support.clients.api import ApiClient
+from support.clients.broadcaster import Broadcast
+from support.core.target import Target
+from support.core.verdict import failures
+from support.harness.identity import Person, TokenIssuer
+from support.hls.fetch import fetch
 from support.hls.playlist import Playlist, check_playlist
-from support.identity import Person, TokenIssuer
-from support.rtmp.client import Published
+from support.rtmp.session import Published
 from support.stack import EmbeddedStack
-from support.target import Target
-from support.verdict import failures
 
 
 def cpu_seconds() -> float:

@@ -43,7 +43,9 @@ def main() -> int:
         seconds, code = timed([sys.executable, "-m", "behave", "-f", "json", "-o", str(report)])
         serial.append(seconds)
         failed += code != 0
-        seconds, code = timed([sys.executable, "-m", "support.parallel", "--jobs", str(args.jobs)])
+        seconds, code = timed(
+            [sys.executable, "-m", "support.tools.parallel", "--jobs", str(args.jobs)]
+        )
         parallel.append(seconds)
         failed += code != 0
         print(f"run {run}: serial {serial[-1]:.1f} s, {args.jobs} workers {parallel[-1]:.1f} s",

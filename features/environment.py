@@ -21,12 +21,15 @@ from behave.fixture import fixture, use_fixture_by_tag
 from behave.model import Scenario, Step
 from behave.runner import Context
 
-from support.api import STREAM_ACTIONS, ApiClient
-from support.faults import SERVERS
+from support.clients.api import STREAM_ACTIONS, ApiClient
+from support.core.loop import RunLoop
+from support.core.target import configured
+from support.harness.faults import SERVERS
+from support.harness.identity import TokenIssuer
+from support.harness.phrases import one_of
+from support.harness.probes import probe
+from support.harness.world import Run, World
 from support.hls.browser import PlayerPage, serve_player
-from support.identity import TokenIssuer
-from support.loop import RunLoop
-from support.phrases import one_of
 from support.report import allure_environment
 from support.report.evidence import evidence, log_marks
 from support.report.summary import tell_wall_time
@@ -35,8 +38,6 @@ from support.stores.clickhouse import ClickHouseChecker
 from support.stores.kafka import KafkaChecker
 from support.stores.postgres import PostgresChecker
 from support.stores.redis import RedisChecker
-from support.target import configured, probe
-from support.world import Run, World
 
 
 @parse.with_pattern(r"[A-Z][a-z]+")

@@ -16,10 +16,10 @@ import port_for
 import psutil
 import pytest
 
-from support.eventually import eventually
-from support.identity import Person, TokenIssuer
+from support.core.target import Target
+from support.harness.identity import Person, TokenIssuer
+from support.harness.polling import eventually
 from support.stack import EmbeddedStack
-from support.target import Target
 
 WEBHOOKS = ("/api/v1/streams/auth", "/api/v1/streams/done", "/api/v1/streams/update")
 

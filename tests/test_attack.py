@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
-from support.attack import (
+from support.clients.attack import (
     CLOSE,
     PING,
     RTMP_ABUSES,

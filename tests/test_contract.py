@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from support.contract import ContractViolation, check_response
+from support.core.contract import ContractViolation, check_response
 
 CREATED = {
     "stream_id": str(uuid.uuid4()),

@@ -12,7 +12,7 @@ import re
 import warnings
 from pathlib import Path
 
-from support.contract import CONTRACT_DIR, events_schema, openapi
+from support.core.contract import CONTRACT_DIR, events_schema, openapi
 
 ROOT = CONTRACT_DIR.parent.parent
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -91,7 +91,7 @@ def test_every_row_names_scenarios_and_tests_that_exist() -> None:
 
 
 def test_the_suites_metric_names_are_the_contracts() -> None:
-    from support.metrics import NAMES
+    from support.clients.metrics import NAMES
 
     families = json.loads((CONTRACT_DIR / "metrics.json").read_text())["families"]
     suffixes = ("_total", "_count", "_sum", "_bucket")

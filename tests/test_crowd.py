@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from support.crowd import transcript_problems, verdict
+from support.tools.crowd import transcript_problems, verdict
 
 
 def row(name: str, count: int, failures: int = 0) -> dict[str, str]:

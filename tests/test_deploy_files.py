@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from support.core.target import ENDPOINTS, env_name
 from support.stack.launchers import Ports, service_env
-from support.target import ENDPOINTS, env_name
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "compose" / "docker-compose.yml").read_text())

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import pytest
 
-from support.contract import ContractViolation, check_response
-from support.eventually import eventually
+from support.core.contract import ContractViolation, check_response
+from support.core.eventually import eventually
+from support.harness import polling
 
 
 def test_returns_as_soon_as_the_check_holds() -> None:
@@ -47,17 +49,35 @@ def test_the_timeout_factor_scales_the_deadline(monkeypatch: pytest.MonkeyPatch)
         eventually(never, within=0.1, every=0.01)
 
 
-def test_a_contract_violation_seen_while_polling_fails_at_once() -> None:
+def answered_wrong_then_right() -> tuple[list[int], Callable[[], None]]:
     """A stream answered with a status the contract does not know, then a good one."""
     answers = iter([{"status": "streaming"}, {"status": "live"}])
-    polls = []
+    polls: list[int] = []
 
     def live() -> None:
         polls.append(1)
         body = next(answers)
-        check_response("GET", "/api/v1/streams/abc", 404, body)
-        assert body["status"] == "live"
+        if body["status"] != "live":
+            check_response("GET", "/api/v1/streams/abc", 404, body)
 
+    return polls, live
+
+
+def test_a_failure_the_caller_calls_conclusive_ends_the_polling_at_once() -> None:
+    polls, live = answered_wrong_then_right()
     with pytest.raises(ContractViolation, match="answered 404 against the contract"):
-        eventually(live, within=5, every=0.01)
+        eventually(live, within=5, every=0.01, conclusive=(ContractViolation,))
+    assert len(polls) == 1, "the violation was retried"
+
+
+def test_without_being_told_polling_retries_any_failure() -> None:
+    polls, live = answered_wrong_then_right()
+    eventually(live, within=5, every=0.01)
+    assert len(polls) == 2
+
+
+def test_the_harness_polls_with_a_contract_violation_conclusive() -> None:
+    polls, live = answered_wrong_then_right()
+    with pytest.raises(ContractViolation):
+        polling.eventually(live, within=5, every=0.01)
     assert len(polls) == 1, "the violation was retried"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from support.core.verdict import Check, Rule, failures, warnings
 from support.hls.playlist import Playlist
 from support.media import fmp4
 from support.media.fixture import fixture_path
 from support.media.segments import DURATION_MATCHES, KEYFRAME_FIRST, TIMELINE
-from support.verdict import Check, Rule, failures, warnings
 
 
 @pytest.fixture(scope="module")

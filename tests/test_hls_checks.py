@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from support.core.verdict import Check, Rule, failures, warnings
 from support.hls import playlist as rules
 from support.hls import reloads
 from support.hls.browser import Playback
@@ -13,7 +14,6 @@ from support.hls.playlist import Playlist, check_playlist, check_response
 from support.hls.reloads import PlaylistHistory, compare
 from support.media import ffprobe, ts
 from support.media.segments import DURATION_MATCHES, KEYFRAME_FIRST
-from support.verdict import Check, Rule, failures, warnings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hls"
 GOOD = (FIXTURES / "live.m3u8").read_text()

@@ -16,12 +16,12 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from support.eventually import eventually
+from support.core.verdict import failures
+from support.harness.polling import eventually
 from support.hls.live import LiveReport, watch
 from support.media import ffprobe, fmp4, ts
 from support.media.fixture import fixture_path
 from support.media.segments import TIMELINE
-from support.verdict import failures
 
 FFMPEG = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
 

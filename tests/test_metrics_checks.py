@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from support.metrics import counters_went_back, exposition_problems, parse
+from support.clients.metrics import counters_went_back, exposition_problems, parse
 
 GOOD = """\
 # HELP nova_streaming_active_streams Streams live now.

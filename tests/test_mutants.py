@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from support.mutants import Edit, Mutant, catalogue, judge, mutate, then_patterns
+from support.tools.mutants import Edit, Mutant, catalogue, judge, mutate, then_patterns
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from support.identity import Person, TokenIssuer
+from support.harness.identity import Person, TokenIssuer
 from tests.conftest import Http
 
 pytestmark = pytest.mark.stack

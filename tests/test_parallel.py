@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from support.parallel import Plan, Planned, deal, options, planned, read_results, summary
 from support.report.behave_json import ScenarioResult, results
+from support.tools.parallel import Plan, Planned, deal, options, planned, read_results, summary
 
 
 def feature(path: str, *statuses: str | None) -> dict[str, object]:

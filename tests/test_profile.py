@@ -1,6 +1,6 @@
 """Reading py-spy's collapsed stacks."""
 
-from support.profile import self_time, top
+from support.tools.profile import self_time, top
 
 RAW = (
     "<module> (a.py:1);run (a.py:5);select (selectors.py:468) 60\n"

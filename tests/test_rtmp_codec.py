@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from support.rtmp import amf0
+from support.media import amf0
 from support.rtmp.chunks import ChunkReader, ChunkWriter, basic_header
 from support.rtmp.connection import ClientConnection
-from support.rtmp.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
+from support.rtmp.errors import LocalProtocolError, Malformed, ProtocolError, RemoteProtocolError
 from support.rtmp.handshake import SIZE, ClientHandshake
 from support.rtmp.messages import (
     PING_REQUEST,
@@ -88,14 +88,14 @@ def test_amf0_nested_command_round_trips() -> None:
     ],
 )
 def test_amf0_truncated_input_names_the_offset(encoded: bytes, complaint: str) -> None:
-    with pytest.raises(ProtocolError, match=complaint):
+    with pytest.raises(amf0.Amf0Error, match=complaint):
         amf0.decode(encoded)
 
 
 def test_amf0_unknown_markers_and_trailing_bytes_are_errors() -> None:
-    with pytest.raises(ProtocolError, match="unsupported type marker 0x11 at offset 0"):
+    with pytest.raises(amf0.Amf0Error, match="unsupported type marker 0x11 at offset 0"):
         amf0.decode(b"\x11")
-    with pytest.raises(ProtocolError, match="string length at offset 3"):
+    with pytest.raises(amf0.Amf0Error, match="string length at offset 3"):
         amf0.decode(b"\x05\x05\x02\x00")
 
 
@@ -152,7 +152,7 @@ def test_messages_serialise_and_parse_back(message: object, raw: RawMessage) -> 
     ],
 )
 def test_malformed_messages_say_what_is_wrong(raw: RawMessage, complaint: str) -> None:
-    with pytest.raises(ProtocolError, match=complaint):
+    with pytest.raises(Malformed, match=complaint):
         from_raw(raw)
 
 
@@ -178,7 +178,7 @@ def test_basic_headers_use_one_two_or_three_bytes() -> None:
     assert basic_header(2, 319) == b"\x80\xff"
     assert basic_header(3, 320) == b"\xc1\x00\x01"
     assert basic_header(0, 65599) == b"\x01\xff\xff"
-    with pytest.raises(ProtocolError):
+    with pytest.raises(Malformed):
         basic_header(0, 1)
 
 
@@ -283,10 +283,10 @@ def test_an_abort_drops_the_partial_message() -> None:
 
 def test_reader_errors_say_where() -> None:
     with pytest.raises(
-        ProtocolError, match="format 1 on chunk stream 3 at byte 0 has no previous header"
+        Malformed, match="format 1 on chunk stream 3 at byte 0 has no previous header"
     ):
         ChunkReader().feed(b"\x43" + b"\x00" * 7)
-    with pytest.raises(ProtocolError, match="exceeds the limit of 100"):
+    with pytest.raises(Malformed, match="exceeds the limit of 100"):
         ChunkReader(max_message_size=100).feed(
             ChunkWriter().write(RawMessage(9, 1, 0, b"x" * 101), 6)
         )
@@ -315,12 +315,12 @@ def test_the_handshake_checks_s0_and_s2_and_echoes_s1() -> None:
 
 
 def test_a_wrong_version_or_echo_fails_the_handshake() -> None:
-    with pytest.raises(ProtocolError, match="answered RTMP version 6, expected 3"):
+    with pytest.raises(Malformed, match="answered RTMP version 6, expected 3"):
         ClientHandshake().receive(b"\x06")
     handshake = ClientHandshake()
     answer = bytearray(server_answer(handshake.start()))
     answer[-1] ^= 0xFF
-    with pytest.raises(ProtocolError, match="S2 does not echo"):
+    with pytest.raises(Malformed, match="S2 does not echo"):
         handshake.receive(bytes(answer))
 
 
@@ -353,9 +353,39 @@ def test_bytes_that_break_rtmp_are_the_servers_fault() -> None:
         connection.receive_data(b"\x06" + bytes(2 * SIZE))
 
 
+def test_a_protocol_error_always_says_whose_it_is() -> None:
+    with pytest.raises(TypeError, match="say whose"):
+        ProtocolError("nobody's")
+    assert isinstance(RemoteProtocolError("theirs"), ProtocolError)
+
+
+def test_after_the_server_broke_rtmp_nothing_more_is_read() -> None:
+    """h11's ERROR state: bytes after a broken frame are refused, not parsed into messages."""
+    connection = ClientConnection(random=bytes(SIZE - 8))
+    connection.start()
+    c0c1 = connection.data_to_send()
+    with pytest.raises(RemoteProtocolError, match="format 1 on chunk stream 3"):
+        connection.receive_data(server_answer(c0c1) + b"\x43" + b"\x00" * 7)
+    valid = ChunkWriter(128).write(to_raw(WindowAckSize(3000)), 2)
+    with pytest.raises(
+        RemoteProtocolError, match=r"already broke RTMP .* nothing after it is read"
+    ):
+        connection.receive_data(valid)
+    assert connection.peer_window is None
+
+
+def test_a_message_the_codec_cannot_encode_is_the_suites_error() -> None:
+    connection = ClientConnection(random=bytes(SIZE - 8))
+    connection.start()
+    c0c1 = connection.data_to_send()
+    connection.receive_data(server_answer(c0c1))
+    with pytest.raises(LocalProtocolError, match="the suite cannot send SetChunkSize"):
+        connection.send(SetChunkSize(0))
+
+
 def test_a_chunk_size_of_zero_is_the_peers_protocol_error() -> None:
     """RTMP 5.4.1: the chunk size is 1 to 2^31-1; with 0 no message could ever complete."""
     writer = ChunkWriter()
     data = writer.write(RawMessage(1, 0, 0, struct.pack(">I", 0)), 2)
-    with pytest.raises(ProtocolError, match="chunk size 0"):
+    with pytest.raises(Malformed, match="chunk size 0"):
         ChunkReader().feed(data + writer.write(RawMessage(20, 0, 0, b"abc"), 3))

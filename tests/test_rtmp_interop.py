@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
-from support.api import ApiClient
-from support.identity import Person, TokenIssuer
+from support.clients.api import ApiClient
+from support.core.target import Target
+from support.harness.identity import Person, TokenIssuer
 from support.media.ffprobe import streams
 from support.media.fixture import FRAME_RATE, clip, looped
-from support.rtmp.client import Published, Refused, RtmpPublisher
-from support.target import Target
+from support.rtmp.client import RtmpPublisher
+from support.rtmp.session import Published, Refused
 
 pytestmark = pytest.mark.stack
 

@@ -15,17 +15,17 @@ from pathlib import Path
 import pytest
 
 from support.media.fixture import clip, looped
-from support.rtmp.__main__ import main as cli
-from support.rtmp.client import (
+from support.rtmp.client import RtmpPublisher
+from support.rtmp.handshake import SIZE
+from support.rtmp.session import (
     ProtocolViolation,
     Published,
     PublishOutcome,
     Refused,
-    RtmpPublisher,
     Unanswered,
     Unreachable,
 )
-from support.rtmp.handshake import SIZE
+from support.tools.publish import main as cli
 from tests.conftest import free_port
 
 Peer = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]

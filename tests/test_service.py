@@ -20,15 +20,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from support.api import room_url
-from support.contract import CONTRACT_DIR
-from support.eventually import eventually
-from support.identity import Person, TokenIssuer, forged_token
+from support.clients.api import room_url
+from support.core.contract import CONTRACT_DIR
+from support.core.target import Target
+from support.harness.identity import Person, TokenIssuer, forged_token
+from support.harness.polling import eventually
 from support.stack import EmbeddedStack
 from support.stores.clickhouse import ClickHouseChecker
 from support.stores.kafka import KafkaChecker
 from support.stores.postgres import PostgresChecker
-from support.target import Target
 from tests.conftest import Http
 
 T = TypeVar("T")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from support.report.soak import outcomes, read_report, table, tally
+from support.tools.soak import outcomes, read_report, table, tally
 
 REPORT = [
     {

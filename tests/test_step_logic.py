@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from support.broadcaster import DURATION_TOLERANCE, Broadcast
+from support.clients.broadcaster import DURATION_TOLERANCE, Broadcast
+from support.clients.viewer import Viewer, parse_frame
+from support.core.sequence import expected_events, told
+from support.harness.logs import ingest_logged_session, lines_with, places_holding
+from support.harness.phrases import one_of
 from support.hls.reloads import unchanged_before_gone
-from support.logs import ingest_logged_session, lines_with, places_holding
-from support.phrases import one_of
 from support.report.plots import latency_histogram
-from support.rtmp.client import Published, RtmpPublisher
-from support.sequence import expected_events, told
-from support.viewer import Viewer, parse_frame
+from support.rtmp.client import RtmpPublisher
+from support.rtmp.session import Published
 
 
 def broadcast(live_since: float | None, ended_at: float | None) -> Broadcast:

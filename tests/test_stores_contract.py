@@ -8,10 +8,10 @@ import re
 import psycopg
 import pytest
 
-from support.contract import stores
+from support.core.contract import stores
+from support.core.target import Target
 from support.stores.clickhouse import SUMMARY, clickhouse_client
 from support.stores.postgres import stream_query
-from support.target import Target
 
 
 def test_the_postgres_query_reads_only_the_contracts_table_and_columns() -> None:

@@ -10,18 +10,15 @@ from collections.abc import Callable
 
 import pytest
 
-from support.target import (
+from support.core.target import (
     ENDPOINTS,
-    PROBE_TIMEOUT,
     Target,
     TargetError,
     check_stream_urls,
-    clickhouse_answers,
     configured,
     env_name,
-    probe,
-    rtmp_answers,
 )
+from support.harness.probes import PROBE_TIMEOUT, clickhouse_answers, probe, rtmp_answers
 
 FULL = {name: f"http://127.0.0.1:9/{name}" for name in ENDPOINTS} | {"jwt_private_key": "PEM"}
 

@@ -5,10 +5,10 @@
 from behave import given, then, when
 from behave.runner import Context
 
-from support.api import STREAM_ACTIONS
-from support.eventually import eventually
-from support.identity import Person
-from support.world import World, world_of
+from support.clients.api import STREAM_ACTIONS
+from support.harness.identity import Person
+from support.harness.polling import eventually
+from support.harness.world import World, world_of
 
 
 def join(world: World, viewer: str, owner: str) -> None:

@@ -8,13 +8,14 @@ from collections.abc import Callable
 from behave import given, register_type, then, when
 from behave.runner import Context
 
-from support.api import STREAM_ACTIONS
-from support.broadcaster import Broadcast, publish_url
-from support.eventually import eventually, scaled, throughout
-from support.observe import StreamEverywhere, hls_url_of, never_served, observe
-from support.phrases import one_of
-from support.rtmp.client import Published, Refused
-from support.world import World, world_of
+from support.clients.api import STREAM_ACTIONS
+from support.clients.broadcaster import Broadcast, publish_url
+from support.core.eventually import scaled, throughout
+from support.harness.observe import StreamEverywhere, hls_url_of, never_served, observe
+from support.harness.phrases import one_of
+from support.harness.polling import eventually
+from support.harness.world import World, world_of
+from support.rtmp.session import Published, Refused
 
 # How long a stream must stay as it was for "is still live" or "is still ended" to hold.
 STILL_FOR = 2.0

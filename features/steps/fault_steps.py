@@ -5,10 +5,10 @@
 from behave import given, then, when
 from behave.runner import Context
 
-from support import faults
-from support.eventually import eventually
-from support.viewer import Watching
-from support.world import world_of
+from support.clients.viewer import Watching
+from support.harness import faults
+from support.harness.polling import eventually
+from support.harness.world import world_of
 
 
 @given("the {what:Server} is down")

@@ -7,11 +7,11 @@ import json
 from behave import given, then, when
 from behave.runner import Context
 
-from support.eventually import eventually
-from support.metrics import Scrape, counters_went_back, exposition_problems, scrape
-from support.sequence import expected_events, told
+from support.clients.metrics import Scrape, counters_went_back, exposition_problems, scrape
+from support.core.sequence import expected_events, told
+from support.harness.polling import eventually
+from support.harness.world import StreamRef, World, world_of
 from support.stores.kafka import KafkaEvent
-from support.world import StreamRef, World, world_of
 
 
 def announced_once(world: World, owner: str, event_type: str) -> KafkaEvent:

@@ -8,15 +8,15 @@ import allure
 from behave import given, then, when
 from behave.runner import Context
 
-from support.eventually import eventually
-from support.hls import fetch, served_segments
+from support.harness.observe import playlist_status
+from support.harness.polling import eventually
+from support.harness.world import world_of
 from support.hls.browser import play
+from support.hls.fetch import fetch, served_segments
 from support.hls.live import watch
 from support.hls.reloads import unchanged_before_gone
 from support.media.ffprobe import decoded_frames
-from support.observe import playlist_status
 from support.report.warnings import attach_warnings
-from support.world import world_of
 
 
 @given("{owner:Name}'s stream can be watched within {seconds:d} seconds")

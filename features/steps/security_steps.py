@@ -9,8 +9,8 @@ import allure
 from behave import register_type, then, when
 from behave.runner import Context
 
-from support.api import room_url
-from support.attack import (
+from support.clients.api import room_url
+from support.clients.attack import (
     RTMP_ABUSES,
     WEBSOCKET_ABUSES,
     AbusivePage,
@@ -19,12 +19,12 @@ from support.attack import (
     Unreachable,
     abuse_rtmp,
 )
-from support.eventually import eventually
-from support.hls import served_segments
-from support.logs import ingest_logged_session, lines_with, places_holding
-from support.metrics import scrape
-from support.phrases import one_of
-from support.world import World, world_of
+from support.clients.metrics import scrape
+from support.harness.logs import ingest_logged_session, lines_with, places_holding
+from support.harness.phrases import one_of
+from support.harness.polling import eventually
+from support.harness.world import World, world_of
+from support.hls.fetch import served_segments
 
 PATIENCE = 30.0  # how long an attack waits for the server before it reports the connection held
 

@@ -6,12 +6,8 @@ import allure
 from behave import given, then, when
 from behave.runner import Context
 
-from support.api import room_url
-from support.eventually import eventually
-from support.report.plots import latency_histogram
-from support.sequence import expected_events
-from support.stats import percentiles
-from support.viewer import (
+from support.clients.api import room_url
+from support.clients.viewer import (
     CLOSE_NORMAL,
     Frame,
     RoomRefused,
@@ -21,7 +17,11 @@ from support.viewer import (
     delivery_seconds,
     open_pages,
 )
-from support.world import World, world_of
+from support.core.sequence import expected_events
+from support.core.stats import percentiles
+from support.harness.polling import eventually
+from support.harness.world import World, world_of
+from support.report.plots import latency_histogram
 
 
 def page_of(world: World, owner: str) -> str:

@@ -5,9 +5,9 @@
 from behave import then, when
 from behave.runner import Context
 
-from support.api import STREAM_ACTIONS
-from support.identity import visitor_token
-from support.world import world_of
+from support.clients.api import STREAM_ACTIONS
+from support.harness.identity import visitor_token
+from support.harness.world import world_of
 
 
 @when("a visitor with {credentials} asks for the live streams")

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from support.hls import get
+from support.core.verdict import MUST, Check, Rule, failures, warnings
+from support.hls.fetch import get
 from support.hls.playlist import PARSES, Playlist, Segment, check_playlist, check_response
 from support.hls.reloads import PlaylistHistory
 from support.media import fmp4, ts
 from support.media.ffprobe import check_playable
-from support.verdict import MUST, Check, Rule, failures, warnings
 
 SEGMENT_SERVED = Rule("every segment the playlist lists is served", MUST, "contract: HLS")
 MAP_SERVED = Rule("the EXT-X-MAP initialization section is served", MUST, "RFC 8216 4.3.2.5")

@@ -1,6 +1,6 @@
 """RFC 8216 rules for one media playlist, as pure functions over its text.
 
-Each rule names its section and keyword (support.verdict). The m3u8 library reads the segments;
+Each rule names its section and keyword (support.core.verdict). The m3u8 library reads the segments;
 the rules themselves look at the lines, because a lenient parser would hide what they are about.
 """
 
@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import m3u8
 
-from support.verdict import MUST, Check, Rule
+from support.core.verdict import MUST, Check, Rule
 
 # RFC 8216 4: a playlist is known by a path ending .m3u8/.m3u or by one of these two types.
 HLS_CONTENT_TYPES = ("application/vnd.apple.mpegurl", "audio/mpegurl")

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import pairwise
 
+from support.core.verdict import MUST, SHOULD, Check, Rule
 from support.hls.playlist import Playlist
-from support.verdict import MUST, SHOULD, Check, Rule
 
 STALL_FACTOR = 1.5
 

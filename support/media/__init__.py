@@ -1,1 +1,1 @@
-"""Media: FLV reading, the published fixture, MPEG-TS checks."""
+"""Media formats, sans-I/O: AMF0, FLV, MPEG-TS, fMP4 and their checks; the published fixture."""

@@ -7,7 +7,7 @@ import json
 import subprocess
 from typing import Any
 
-from support.verdict import MUST, Check, Rule
+from support.core.verdict import MUST, Check, Rule
 
 DECODABLE = Rule("the segment decodes (ffprobe)", MUST, "RFC 8216 3")
 PLAYABLE_VIDEO = Rule(

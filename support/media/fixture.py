@@ -17,8 +17,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from support.media import amf0
 from support.media.flv import SCRIPT, FlvTag, read_tags
-from support.rtmp import amf0
 
 FRAME_RATE = 25
 SECONDS = 3

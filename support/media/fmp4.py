@@ -2,7 +2,7 @@
 
 An initialization section (EXT-X-MAP) holds 'ftyp' and 'moov' and no samples; each segment holds
 one or more 'moof' + 'mdat' pairs (after optional 'styp', 'sidx', 'prft', 'emsg'). Pure functions
-over bytes; every rule carries its source and keyword (support.verdict).
+over bytes; every rule carries its source and keyword (support.core.verdict).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
 
+from support.core.verdict import MUST, Check, Rule
 from support.media.segments import DURATION_MATCHES, KEYFRAME_FIRST, TIMELINE
-from support.verdict import MUST, Check, Rule
 
 CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"mvex", b"moof", b"traf", b"edts"}
 NON_SYNC = 0x00010000  # sample_is_non_sync_sample in the sample flags (14496-12 8.8.3.1)

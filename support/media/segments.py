@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from support.verdict import MUST, SHOULD, Rule
+from support.core.verdict import MUST, SHOULD, Rule
 
 KEYFRAME_FIRST = Rule(
     "the segment starts with a keyframe (IDR)", MUST,

@@ -1,6 +1,6 @@
 """MPEG-TS segment checks, down to the packets: sync, PAT/PMT, continuity, IDR start, PTS.
 
-Pure functions over bytes; each rule carries its source and keyword (support.verdict). RFC 8216
+Pure functions over bytes; each rule carries its source and keyword (support.core.verdict). RFC 8216
 3.2 requires a PAT and a PMT in every segment (MUST) and recommends them as its first two
 packets (SHOULD): ffmpeg's HLS muxer, for one, writes an SDT first.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from support.core.verdict import MUST, SHOULD, Check, Rule
 from support.media.segments import DURATION_MATCHES, KEYFRAME_FIRST, TIMELINE
-from support.verdict import MUST, SHOULD, Check, Rule
 
 PACKET = 188
 SYNC = 0x47

@@ -1,1 +1,1 @@
-"""Reporting, facing behave (like support/world.py): what the Allure report is given."""
+"""Reporting, facing behave (like support/harness/world.py): what the Allure report is given."""

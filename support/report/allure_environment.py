@@ -15,8 +15,8 @@ import psycopg
 import redis
 from clickhouse_driver import Client
 
+from support.core.target import Target, redact
 from support.stack import EmbeddedStack
-from support.target import Target, redact
 
 CATEGORIES = [
     {

@@ -7,8 +7,8 @@ import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from support.harness.world import World
 from support.stack import EmbeddedStack
-from support.world import World
 
 LOG_LIMIT = 200_000  # bytes of each log, from the end of the window
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import allure
 
-from support.verdict import Check
+from support.core.verdict import Check
 
 
 def attach_warnings(checks: Sequence[Check], subject: str) -> None:

@@ -1,1 +1,1 @@
-"""An RTMP publisher: a sans-I/O codec (handshake, chunk stream, AMF0) and an asyncio client."""
+"""RTMP publishing: a sans-I/O codec and session (handshake, chunks, messages), an asyncio shell."""

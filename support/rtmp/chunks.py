@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from support.rtmp.errors import ProtocolError
+from support.rtmp.errors import Malformed
 from support.rtmp.messages import ABORT, SET_CHUNK_SIZE, RawMessage
 
 DEFAULT_CHUNK_SIZE = 128
@@ -20,7 +20,7 @@ MAX_CHUNK_STREAM_ID = 65599
 
 def basic_header(fmt: int, csid: int) -> bytes:
     if not 2 <= csid <= MAX_CHUNK_STREAM_ID:
-        raise ProtocolError(f"chunk stream id {csid} is outside 2..{MAX_CHUNK_STREAM_ID}")
+        raise Malformed(f"chunk stream id {csid} is outside 2..{MAX_CHUNK_STREAM_ID}")
     if csid <= 63:
         return bytes([fmt << 6 | csid])
     if csid <= 319:
@@ -121,7 +121,7 @@ class ChunkReader:
                 # Applies to the very next chunk, which may already be in the buffer.
                 size = struct.unpack(">I", parsed.payload)[0] & 0x7FFFFFFF
                 if size == 0:  # RTMP 5.4.1: a chunk size is 1 to 2^31-1
-                    raise ProtocolError(f"chunk size 0 set at byte {self._offset}")
+                    raise Malformed(f"chunk size 0 set at byte {self._offset}")
                 self.chunk_size = size
             elif parsed.type_id == ABORT and len(parsed.payload) == 4:
                 self._partial.pop(struct.unpack(">I", parsed.payload)[0], None)
@@ -151,7 +151,7 @@ class ChunkReader:
                 return None
             previous = self._states.get(csid)
             if fmt != 0 and previous is None:
-                raise ProtocolError(
+                raise Malformed(
                     f"chunk of format {fmt} on chunk stream {csid} at byte {self._offset} "
                     "has no previous header to refer to"
                 )
@@ -181,12 +181,12 @@ class ChunkReader:
             elif assembly is None:  # type 3 opening a new message: same delta again
                 state.timestamp = (state.timestamp + state.delta) & 0xFFFFFFFF
             if assembly is not None and fmt != 3:
-                raise ProtocolError(
+                raise Malformed(
                     f"chunk stream {csid} got a format {fmt} header at byte {self._offset} "
                     f"while {len(assembly.payload)} of {assembly.state.length} bytes were pending"
                 )
             if self.max_message_size is not None and state.length > self.max_message_size:
-                raise ProtocolError(
+                raise Malformed(
                     f"message of {state.length} bytes on chunk stream {csid} exceeds the "
                     f"limit of {self.max_message_size}"
                 )

@@ -1,13 +1,17 @@
 """A client's side of one RTMP connection, sans-I/O: bytes in, messages out, bytes to send.
 
 It answers what the protocol itself asks for (pings, acknowledgements of the peer's window) and
-applies the peer's chunk size, so the code above it only deals with commands and media.
+applies the peer's chunk size, so the code above it only deals with commands and media. It says
+whose a protocol error is, and once the peer has broken RTMP it reads nothing more from it (h11's
+ERROR state): bytes after a broken chunk cannot be framed, so parsing them would only invent
+messages.
 """
 
 from __future__ import annotations
 
+from support.media.amf0 import Amf0Error
 from support.rtmp.chunks import ChunkReader, ChunkWriter
-from support.rtmp.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
+from support.rtmp.errors import LocalProtocolError, Malformed, RemoteProtocolError
 from support.rtmp.handshake import ClientHandshake
 from support.rtmp.messages import (
     AUDIO,
@@ -50,20 +54,27 @@ class ClientConnection:
         self.peer_window: int | None = None
         self._acknowledged = 0
         self._outgoing = bytearray()
+        self.peer_error: RemoteProtocolError | None = None
 
     def start(self) -> None:
         self._outgoing += self.handshake.start()
 
     def receive_data(self, data: bytes) -> list[Message]:
-        """The messages these bytes complete; RemoteProtocolError if they cannot be RTMP."""
+        """The messages these bytes complete; RemoteProtocolError if they cannot be RTMP, and for
+        every call after that."""
+        if self.peer_error is not None:
+            raise RemoteProtocolError(
+                f"the server already broke RTMP ({self.peer_error}); nothing after it is read"
+            )
         self.bytes_received += len(data)
         try:
             if not self.handshake.done:
                 c2, data = self.handshake.receive(data)
                 self._outgoing += c2
             messages = [from_raw(raw) for raw in self.reader.feed(data)] if data else []
-        except ProtocolError as error:
-            raise RemoteProtocolError(f"the server broke RTMP: {error}") from error
+        except (Malformed, Amf0Error) as error:
+            self.peer_error = RemoteProtocolError(f"the server broke RTMP: {error}")
+            raise self.peer_error from error
         for message in messages:
             if isinstance(message, WindowAckSize):
                 self.peer_window = message.size
@@ -81,8 +92,10 @@ class ClientConnection:
             )
         try:
             raw = to_raw(message)
-        except ProtocolError as error:
-            raise LocalProtocolError(str(error)) from error
+        except (Malformed, Amf0Error) as error:
+            raise LocalProtocolError(
+                f"the suite cannot send {type(message).__name__}: {error}"
+            ) from error
         self._outgoing += self.writer.write(raw, csid or chunk_stream_for(message))
         if isinstance(message, SetChunkSize):
             self.writer.chunk_size = message.size

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import struct
 
-from support.rtmp.errors import ProtocolError
+from support.rtmp.errors import Malformed
 
 VERSION = 3
 SIZE = 1536
@@ -32,7 +32,7 @@ class ClientHandshake:
             return b"", data
         self._received += data
         if self._received and self._received[0] != VERSION:
-            raise ProtocolError(
+            raise Malformed(
                 f"handshake: the server answered RTMP version {self._received[0]}, "
                 f"expected {VERSION}"
             )
@@ -41,7 +41,7 @@ class ClientHandshake:
         s1 = bytes(self._received[1 : 1 + SIZE])
         s2 = bytes(self._received[1 + SIZE : 1 + 2 * SIZE])
         if s2[8:] != self.c1[8:]:
-            raise ProtocolError("handshake: S2 does not echo the random bytes of C1")
+            raise Malformed("handshake: S2 does not echo the random bytes of C1")
         self.done = True
         rest = bytes(self._received[1 + 2 * SIZE :])
         self._received.clear()

@@ -6,8 +6,8 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from support.rtmp import amf0
-from support.rtmp.errors import ProtocolError
+from support.media import amf0
+from support.rtmp.errors import Malformed
 
 SET_CHUNK_SIZE, ABORT, ACKNOWLEDGEMENT, USER_CONTROL = 1, 2, 3, 4
 WINDOW_ACK_SIZE, SET_PEER_BANDWIDTH, AUDIO, VIDEO, DATA, COMMAND = 5, 6, 8, 9, 18, 20
@@ -117,7 +117,7 @@ def to_raw(message: Message) -> RawMessage:
     match message:
         case SetChunkSize(size):
             if not 1 <= size <= 0x7FFFFFFF:
-                raise ProtocolError(f"chunk size {size} is outside 1..2^31-1")
+                raise Malformed(f"chunk size {size} is outside 1..2^31-1")
             return RawMessage(SET_CHUNK_SIZE, 0, 0, struct.pack(">I", size))
         case Abort(chunk_stream_id):
             return RawMessage(ABORT, 0, 0, struct.pack(">I", chunk_stream_id))
@@ -147,7 +147,7 @@ def to_raw(message: Message) -> RawMessage:
 
 
 def from_raw(raw: RawMessage) -> Message:
-    """Parse a raw message; a malformed payload raises ProtocolError, an unknown type is kept."""
+    """Parse a raw message; a malformed payload raises Malformed, an unknown type is kept."""
     payload, kind = raw.payload, raw.type_id
     if kind in (SET_CHUNK_SIZE, ABORT, ACKNOWLEDGEMENT, WINDOW_ACK_SIZE):
         (value,) = struct.unpack(">I", exactly(payload, 4, kind))
@@ -162,9 +162,7 @@ def from_raw(raw: RawMessage) -> Message:
         return SetPeerBandwidth(*struct.unpack(">IB", exactly(payload, 5, kind)))
     if kind == USER_CONTROL:
         if len(payload) < 6:
-            raise ProtocolError(
-                f"user control message of {len(payload)} bytes, expected at least 6"
-            )
+            raise Malformed(f"user control message of {len(payload)} bytes, expected at least 6")
         event, value = struct.unpack(">HI", payload[:6])
         if event == SET_BUFFER_LENGTH:
             (length,) = struct.unpack(">I", exactly(payload, 10, kind)[6:])
@@ -173,7 +171,7 @@ def from_raw(raw: RawMessage) -> Message:
     if kind == COMMAND:
         values = amf0.decode(payload)
         if not values or not isinstance(values[0], str):
-            raise ProtocolError(f"command message without a name: {values!r}")
+            raise Malformed(f"command message without a name: {values!r}")
         # Servers send notifications with no transaction id (ffmpeg's listener: onFCPublish).
         transaction = values[1] if len(values) > 1 and isinstance(values[1], float) else 0.0
         return CommandMessage(
@@ -192,5 +190,5 @@ def from_raw(raw: RawMessage) -> Message:
 
 def exactly(payload: bytes, size: int, kind: int) -> bytes:
     if len(payload) != size:
-        raise ProtocolError(f"message type {kind} has {len(payload)} bytes, expected {size}")
+        raise Malformed(f"message type {kind} has {len(payload)} bytes, expected {size}")
     return payload

@@ -20,10 +20,10 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from support.core.target import Target
 from support.stack import launchers
 from support.stack.ports import PortClaims
 from support.stack.server import Server, StackError
-from support.target import Target
 
 __all__ = ["EmbeddedStack", "Server", "StackError"]
 

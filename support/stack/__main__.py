@@ -8,8 +8,8 @@ import sys
 import threading
 from types import FrameType
 
+from support.core.target import ENDPOINTS, env_name
 from support.stack import EmbeddedStack, StackError
-from support.target import ENDPOINTS, env_name
 
 
 def main(argv: list[str]) -> int:

@@ -11,7 +11,7 @@ from typing import Any
 
 from clickhouse_driver import Client
 
-from support.contract import stores
+from support.core.contract import stores
 
 SUMMARY = """
 SELECT

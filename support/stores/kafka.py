@@ -15,7 +15,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
-from support.contract import event_problems, stores
+from support.core.contract import event_problems, stores
 
 TOPIC: str = stores()["kafka"]["topic"]
 QUIET_POLLS = 2

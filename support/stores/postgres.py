@@ -11,7 +11,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from support.contract import stores
+from support.core.contract import stores
 
 
 def stream_query() -> sql.Composed:

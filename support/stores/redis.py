@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import redis
 
-from support.contract import stores
+from support.core.contract import stores
 
 
 class RedisChecker:

@@ -1,4 +1,4 @@
-"""`python -m support.mutants`: every Then of the suite, seen to fail when the platform breaks.
+"""`python -m support.tools.mutants`: every Then, seen to fail when the platform breaks.
 
 A mutant is one small change to the platform (the reference service, or the embedded stack's
 nginx configuration) that breaks exactly the behaviour one Then names. The catalogue,
@@ -190,7 +190,7 @@ def shares(items: list[Mutant], jobs: int) -> Iterator[list[Mutant]]:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m support.mutants",
+        prog="python -m support.tools.mutants",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -236,7 +236,7 @@ def main(argv: list[str]) -> int:
 
 def record(path: Path, rows: str, tally: str) -> None:
     """Replace the table in path (below its marker line) with this run's."""
-    marker = "<!-- results: written by python -m support.mutants --record -->"
+    marker = "<!-- results: written by python -m support.tools.mutants --record -->"
     head = path.read_text().split(marker)[0] if path.exists() else ""
     path.write_text(f"{head}{marker}\n\n{tally}\n\n{rows}\n")
 

@@ -11,7 +11,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from support.target import TargetError
+from support.core.target import TargetError
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from typing import Any
 
 import aiohttp
 
-from support.contract import event_problems
-from support.sequence import Told, told
+from support.core.contract import event_problems
+from support.core.sequence import Told, told
 
 CONNECT_TIMEOUT = 10.0
 

@@ -12,21 +12,21 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-from support.api import ApiClient, Reply
-from support.attack import AbusivePage, AttackOutcome, IdleCrowd
-from support.broadcaster import Broadcast
+from support.clients.api import ApiClient, Reply
+from support.clients.attack import AbusivePage, AttackOutcome, IdleCrowd
+from support.clients.broadcaster import Broadcast
+from support.clients.metrics import Scrape
+from support.clients.viewer import RoomOutcome, Viewer
+from support.core.loop import RunLoop
+from support.core.target import Target, check_stream_urls
+from support.harness.identity import Person, TokenIssuer
 from support.hls.browser import Playback, PlayerPage
 from support.hls.live import LiveReport
-from support.identity import Person, TokenIssuer
-from support.loop import RunLoop
-from support.metrics import Scrape
 from support.stack import EmbeddedStack
 from support.stores.clickhouse import ClickHouseChecker
 from support.stores.kafka import KafkaChecker
 from support.stores.postgres import PostgresChecker
 from support.stores.redis import RedisChecker
-from support.target import Target, check_stream_urls
-from support.viewer import RoomOutcome, Viewer
 
 T = TypeVar("T")
 V = TypeVar("V")

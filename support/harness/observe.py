@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from support.eventually import scaled, throughout
-from support.hls import fetch
+from support.core.eventually import scaled, throughout
+from support.hls.fetch import fetch
 
 if TYPE_CHECKING:
-    from support.target import Target
-    from support.world import Run
+    from support.core.target import Target
+    from support.harness.world import Run
 
 
 @dataclass(frozen=True)

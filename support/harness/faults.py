@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from support.eventually import eventually
+from support.harness.polling import eventually
 
 if TYPE_CHECKING:
-    from support.world import Run
+    from support.harness.world import Run
 
 # What scenarios call each server of the embedded stack.
 SERVERS = {

@@ -1,4 +1,4 @@
-"""`python -m support.report.soak --runs N`: the default suite N times in a row, each run on a
+"""`python -m support.tools.soak --runs N`: the default suite N times in a row, each run on a
 fresh embedded stack, and every scenario's pass and fail counts at the end.
 
 A flake shows as a scenario that failed in some runs and passed in others; it is fixed at its
@@ -61,7 +61,7 @@ def run_behave(args: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m support.report.soak", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m support.tools.soak", description=__doc__)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("behave_args", nargs="*", help="passed on to behave")
     args = parser.parse_args(argv)

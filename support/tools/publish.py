@@ -1,4 +1,4 @@
-"""`python -m support.rtmp URL [--seconds N] [--fast]`: publish the media fixture like an encoder.
+"""`python -m support.tools.publish URL [--seconds N] [--fast]`: publish the fixture as an encoder.
 
 Prints what happened and exits with a status that says it: 0 published and ended cleanly, 1 the
 media stopped early, 2 refused by the server, 3 unreachable, 4 the server went silent, 5 RTMP
@@ -11,8 +11,8 @@ import argparse
 import asyncio
 import sys
 
-from support.broadcaster import Broadcast
-from support.rtmp.client import (
+from support.clients.broadcaster import Broadcast
+from support.rtmp.session import (
     ProtocolViolation,
     Published,
     PublishOutcome,
@@ -55,7 +55,7 @@ async def publish(url: str, seconds: float, realtime: bool, answer_within: float
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m support.rtmp", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m support.tools.publish", description=__doc__)
     parser.add_argument("url", help="rtmp://host[:port]/app/stream-name[?key=...]")
     parser.add_argument("--seconds", type=float, default=10.0, help="media to send (default 10)")
     parser.add_argument("--fast", action="store_true", help="as fast as possible, not in real time")

@@ -1,9 +1,9 @@
 """Polling to a deadline instead of sleeping: the suite's only way to wait for something.
 
 On timeout the error lists every distinct failure seen while polling, in order, so a report says
-"first the stream was missing, then it was preparing" rather than only the last word. A
-`Conclusive` failure (an answer the contract forbids) is raised at once: a later poll that
-happens to pass cannot undo it.
+"first the stream was missing, then it was preparing" rather than only the last word. The caller
+says which failures are conclusive (an answer the contract forbids): those are raised at once,
+since a later poll that happens to pass cannot undo them.
 """
 
 from __future__ import annotations
@@ -16,10 +16,6 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-class Conclusive(AssertionError):
-    """A failure no amount of waiting undoes; `eventually` raises it at the first sight."""
-
-
 def timeout_factor() -> float:
     """NOVA_TIMEOUT_FACTOR scales every deadline of the suite (slow machines, remote targets)."""
     return float(os.environ.get("NOVA_TIMEOUT_FACTOR", "1"))
@@ -29,17 +25,24 @@ def scaled(seconds: float) -> float:
     return seconds * timeout_factor()
 
 
-def eventually(check: Callable[[], T], *, within: float, every: float = 0.05, what: str = "") -> T:
+def eventually(
+    check: Callable[[], T],
+    *,
+    within: float,
+    every: float = 0.05,
+    what: str = "",
+    conclusive: tuple[type[AssertionError], ...] = (),
+) -> T:
     """Call `check` until it returns without raising AssertionError; return what it returned.
 
-    A Conclusive failure ends the polling at once.
+    A failure of a `conclusive` type ends the polling at once.
     """
     deadline = time.monotonic() + scaled(within)
     seen: list[str] = []
     while True:
         try:
             return check()
-        except Conclusive:
+        except conclusive:
             raise
         except AssertionError as failure:
             message = str(failure) or repr(failure)

@@ -1,4 +1,4 @@
-"""AMF0 (Action Message Format 0): the encoding of RTMP commands and metadata.
+"""AMF0 (Action Message Format 0): the encoding of RTMP commands and of FLV's script tags.
 
 Python values map to AMF0 types: float/int -> number, bool -> boolean, str -> string (long string
 past 65535 bytes), dict -> object, EcmaArray -> ECMA array, list -> strict array, None -> null,
@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from support.rtmp.errors import ProtocolError
-
 NUMBER, BOOLEAN, STRING, OBJECT, NULL, UNDEFINED_MARKER = 0x00, 0x01, 0x02, 0x03, 0x05, 0x06
 ECMA_ARRAY, OBJECT_END, STRICT_ARRAY, DATE, LONG_STRING = 0x08, 0x09, 0x0A, 0x0B, 0x0C
 END_OF_OBJECT = b"\x00\x00\x09"
+
+
+class Amf0Error(ValueError):
+    """Bytes that are not AMF0, or a value AMF0 cannot hold; the text says what and where."""
 
 
 class Undefined:
@@ -113,12 +115,12 @@ def decode_value(data: bytes, offset: int) -> tuple[Any, int]:
     if marker == DATE:
         milliseconds, _zone = struct.unpack(">dh", take(data, at, 10, "date"))
         return datetime.fromtimestamp(milliseconds / 1000, UTC), at + 10
-    raise ProtocolError(f"AMF0: unsupported type marker 0x{marker:02x} at offset {offset}")
+    raise Amf0Error(f"AMF0: unsupported type marker 0x{marker:02x} at offset {offset}")
 
 
 def take(data: bytes, offset: int, size: int, what: str) -> bytes:
     if offset + size > len(data):
-        raise ProtocolError(
+        raise Amf0Error(
             f"AMF0: {what} at offset {offset} needs {size} bytes, {len(data) - offset} left"
         )
     return data[offset : offset + size]
@@ -132,7 +134,7 @@ def read_string(data: bytes, offset: int, width: int) -> tuple[str, int]:
     try:
         return raw.decode(), offset + width + size
     except UnicodeDecodeError:
-        raise ProtocolError(f"AMF0: string at offset {offset} is not UTF-8") from None
+        raise Amf0Error(f"AMF0: string at offset {offset} is not UTF-8") from None
 
 
 def read_properties(data: bytes, offset: int) -> tuple[dict[str, Any], int]:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from support.contract import check_response
+from support.core.contract import check_response
 
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=10)
 

@@ -1,4 +1,4 @@
-"""`python -m support.parallel --jobs N [behave args]`: the suite over N behave processes.
+"""`python -m support.tools.parallel --jobs N [behave args]`: the suite over N behave processes.
 
 Each worker is an ordinary behave run over its share of the scenarios (given to it as
 `features/x.feature:LINE` locations), with its own embedded stack, or the configured target,
@@ -165,7 +165,7 @@ def summary(found: list[ScenarioResult], seconds: float, jobs: int, left_out: in
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m support.parallel", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m support.tools.parallel", description=__doc__)
     parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 2,
                         help="worker processes; every other argument is behave's")  # fmt: skip
     args, behave_args = parser.parse_known_args(argv)

@@ -7,7 +7,8 @@ import time
 from dataclasses import dataclass, field
 
 from support.media.fixture import clip, looped
-from support.rtmp.client import Published, PublishOutcome, RtmpPublisher
+from support.rtmp.client import RtmpPublisher
+from support.rtmp.session import Published, PublishOutcome
 
 # How closely a duration the platform reports must match the broadcaster's own clock. Scenarios
 # that check durations let more time than this pass between creating a stream and going live,

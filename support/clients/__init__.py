@@ -1,0 +1,1 @@
+"""The platform's clients: the REST API, a WebSocket viewer, Prometheus, broadcasters, attackers."""

@@ -1,0 +1,113 @@
+"""Where the suite points: every endpoint of the system under test, in one frozen object.
+
+Precedence per endpoint: behave userdata (`-D api_url=...`) > environment (`NOVA_API_URL`) >
+nothing. Nothing configured at all means the embedded stack; a partial configuration is an error
+that names what is missing, because a suite half pointed at staging judges nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+class TargetError(RuntimeError):
+    """The target is misconfigured or one of its endpoints does not answer."""
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str
+    api_url: str
+    rtmp_url: str
+    hls_url: str
+    metrics_url: str
+    pg_dsn: str
+    redis_url: str
+    kafka_bootstrap: str
+    clickhouse_url: str
+    jwt_private_key: str
+
+    def describe(self) -> str:
+        """What was resolved, one endpoint a line, without secrets."""
+        lines = [f"target: {self.kind}"]
+        for field in fields(self):
+            if field.name not in ("kind", "jwt_private_key"):
+                lines.append(f"  {field.name:<16} {redact(getattr(self, field.name))}")
+        return "\n".join(lines)
+
+
+ENDPOINTS = tuple(f.name for f in fields(Target) if f.name not in ("kind", "jwt_private_key"))
+
+
+def redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
+
+
+def env_name(endpoint: str) -> str:
+    return f"NOVA_{endpoint.upper()}"
+
+
+def configured(userdata: Mapping[str, str], environ: Mapping[str, str]) -> Target | None:
+    """The external target the user configured, or None for the embedded stack."""
+    values = {}
+    for name in (*ENDPOINTS, "jwt_private_key", "jwt_private_key_file"):
+        value = userdata.get(name) or environ.get(env_name(name))
+        if value:
+            values[name] = value
+    if not values:
+        return None
+    if "jwt_private_key_file" in values:
+        path = Path(values.pop("jwt_private_key_file"))
+        try:
+            values["jwt_private_key"] = path.read_text()
+        except OSError as error:
+            raise TargetError(f"cannot read the JWT signing key at {path}: {error}") from None
+    missing = [name for name in (*ENDPOINTS, "jwt_private_key") if name not in values]
+    if missing:
+        wanted = ", ".join(
+            f"{name} ({env_name(name)}"
+            + (f" or {env_name('jwt_private_key_file')})" if name == "jwt_private_key" else ")")
+            for name in missing
+        )
+        raise TargetError(
+            f"an external target needs every endpoint; missing: {wanted}. "
+            "Configure none of them to run against the embedded stack."
+        )
+    return Target(kind="external", **values)
+
+
+def check_stream_urls(target: Target, publish_url: str, hls_url: str) -> None:
+    """The service hands out addresses on the endpoints the suite was given, or it would judge
+    servers other than the ones it probed (a staging service pointing at production ingest)."""
+    wrong = [
+        f"{what} {redact(given)} is not under the configured {name} {redact(base)}"
+        for what, given, name, base in (
+            ("publish_url", publish_url, "rtmp_url", target.rtmp_url),
+            ("hls_url", hls_url, "hls_url", target.hls_url),
+        )
+        if not under(given, base)
+    ]
+    if wrong:
+        raise TargetError(
+            "the service and the suite disagree about the endpoints: "
+            + "; ".join(wrong)
+            + ". Configure the endpoints the service hands out (or fix the service's own)."
+        )
+
+
+def under(url: str, base: str) -> bool:
+    """`url` lives under `base`: same scheme, host and port (defaults filled in), path below."""
+    defaults = {"rtmp": 1935, "http": 80, "https": 443}
+
+    def where(address: str) -> tuple[str, str, int | None]:
+        parts = urlsplit(address)
+        return parts.scheme, (parts.hostname or ""), parts.port or defaults.get(parts.scheme)
+
+    path, base_path = urlsplit(url).path, urlsplit(base).path.rstrip("/")
+    return where(url) == where(base) and path.startswith(base_path + "/")

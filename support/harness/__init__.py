@@ -1,0 +1,1 @@
+"""What scenarios stand on: the world, observations over time, faults, identity, probes."""

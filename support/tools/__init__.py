@@ -1,0 +1,1 @@
+"""Runners and command lines on top of everything: parallel, mutants, soak, crowd, publish."""
