@@ -35,7 +35,7 @@ from support.clients.broadcaster import Broadcast
 from support.clients.metrics import scrape
 from support.core.target import Target, configured
 from support.harness.identity import Person, TokenIssuer
-from support.stack import EmbeddedStack
+from support.stack import booted
 from support.tools.crowd import verdict
 from support.tools.profile import top
 
@@ -155,16 +155,10 @@ def main() -> int:
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     target = configured({}, os.environ)
-    stack = None
-    if target is None:
-        stack = EmbeddedStack()
-        target = stack.start()
-    try:
-        service_pid = stack.servers["service"].pid if stack is not None else None
-        return asyncio.run(conduct(target, args, service_pid))
-    finally:
-        if stack is not None:
-            stack.stop()
+    if target is not None:
+        return asyncio.run(conduct(target, args, None))
+    with booted() as (stack, embedded):
+        return asyncio.run(conduct(embedded, args, stack.servers["service"].pid))
 
 
 if __name__ == "__main__":

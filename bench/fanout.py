@@ -24,7 +24,7 @@ from support.clients.viewer import close_pages, delivery_seconds, open_pages
 from support.core.stats import percentiles
 from support.core.target import Target
 from support.harness.identity import Person, TokenIssuer
-from support.stack import EmbeddedStack
+from support.stack import booted
 
 
 async def room_of(target: Target, viewers: int, events: int) -> str:
@@ -78,12 +78,8 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=5)
     args = parser.parse_args()
     for viewers in args.viewers:
-        stack = EmbeddedStack()
-        target = stack.start()
-        try:
+        with booted() as (_, target):
             print(asyncio.run(room_of(target, viewers, args.events)), flush=True)
-        finally:
-            stack.stop()
     return 0
 
 

@@ -23,7 +23,7 @@ from support.core.target import Target
 from support.harness.identity import Person, TokenIssuer
 from support.hls.browser import play, serve_player
 from support.hls.playlist import Playlist
-from support.stack import EmbeddedStack
+from support.stack import booted
 
 
 async def first_segment(target: Target) -> tuple[float, Broadcast, str]:
@@ -46,8 +46,16 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     runs = parser.parse_args().runs
-    stack = EmbeddedStack()
-    target = stack.start()
+    with booted() as (_, target):
+        ready, playing = watch_runs(target, runs)
+    print(f"first segment after going live, {runs} runs: " + ", ".join(f"{s:.2f}" for s in ready)
+          + f" s; p50 {statistics.median(ready):.2f} s")  # fmt: skip
+    print("browser 'playing' after page load: " + ", ".join(f"{s:.2f}" for s in playing)
+          + f" s; p50 {statistics.median(playing):.2f} s")  # fmt: skip
+    return 0
+
+
+def watch_runs(target: Target, runs: int) -> tuple[list[float], list[float]]:
     loop = asyncio.new_event_loop()
     page = loop.run_until_complete(serve_player())
     ready: list[float] = []
@@ -62,12 +70,7 @@ def main() -> int:
     finally:
         loop.run_until_complete(page.close())
         loop.close()
-        stack.stop()
-    print(f"first segment after going live, {runs} runs: " + ", ".join(f"{s:.2f}" for s in ready)
-          + f" s; p50 {statistics.median(ready):.2f} s")  # fmt: skip
-    print("browser 'playing' after page load: " + ", ".join(f"{s:.2f}" for s in playing)
-          + f" s; p50 {statistics.median(playing):.2f} s")  # fmt: skip
-    return 0
+    return ready, playing
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from support.harness.identity import Person, TokenIssuer
 from support.media.fixture import fixture_path
 from support.rtmp.client import RtmpPublisher
 from support.rtmp.session import Published
-from support.stack import EmbeddedStack
+from support.stack import booted
 
 
 async def latency(target: Target, publishes: int) -> tuple[list[float], list[float]]:
@@ -78,9 +78,7 @@ def main() -> int:
     parser.add_argument("--publishes", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
     args = parser.parse_args()
-    stack = EmbeddedStack()
-    target = stack.start()
-    try:
+    with booted() as (_, target):
         to_start, to_live = asyncio.run(latency(target, args.publishes))
         print(f"connect -> Publish.Start over {args.publishes}: {milliseconds(to_start)}")
         print(f"connect -> live in the API over {args.publishes}: {milliseconds(to_live)}")
@@ -89,7 +87,7 @@ def main() -> int:
             [
                 sys.executable,
                 "-m",
-                "support.rtmp",
+                "support.tools.publish",
                 asyncio.run(new_publish_url(target)),
                 "--seconds",
                 str(args.seconds),
@@ -105,8 +103,6 @@ def main() -> int:
             f"CPU per minute of media ({args.seconds:.0f} s each): "
             f"this publisher {ours * per_minute:.2f} s, ffmpeg -c copy {theirs * per_minute:.2f} s"
         )
-    finally:
-        stack.stop()
     return 0
 
 

@@ -24,7 +24,7 @@ from support.harness.identity import Person, TokenIssuer
 from support.hls.fetch import fetch
 from support.hls.playlist import Playlist, check_playlist
 from support.rtmp.session import Published
-from support.stack import EmbeddedStack
+from support.stack import booted
 
 
 def cpu_seconds() -> float:
@@ -76,12 +76,8 @@ def main() -> int:
     parser.add_argument("--publishers", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
     args = parser.parse_args()
-    stack = EmbeddedStack()
-    target = stack.start()
-    try:
+    with booted() as (_, target):
         return asyncio.run(crowd_of_publishers(target, args.publishers, args.seconds))
-    finally:
-        stack.stop()
 
 
 if __name__ == "__main__":

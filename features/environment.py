@@ -6,7 +6,6 @@ run's loop and clients, give each scenario a fresh world, and keep evidence of f
 from __future__ import annotations
 
 import os
-import resource
 import signal
 import sys
 import time
@@ -22,13 +21,14 @@ from behave.model import Scenario, Step
 from behave.runner import Context
 
 from support.clients.api import STREAM_ACTIONS, ApiClient
+from support.core.limits import allow_open_files
 from support.core.loop import RunLoop
 from support.core.target import configured
 from support.harness.faults import SERVERS
 from support.harness.identity import TokenIssuer
 from support.harness.phrases import one_of
 from support.harness.probes import probe
-from support.harness.world import Run, World
+from support.harness.world import Marks, Run, World
 from support.hls.browser import PlayerPage, serve_player
 from support.report import allure_environment
 from support.report.evidence import evidence, log_marks
@@ -75,7 +75,7 @@ def before_all(context: Context) -> None:
     began = time.monotonic()
     probe(target)
     say(f"every endpoint answered in {time.monotonic() - began:.2f} s")
-    raise_open_files_limit()
+    allow_open_files()
     loop = RunLoop()
     api, pages = loop.run(open_clients(target.api_url))
     context.run = Run(
@@ -119,13 +119,6 @@ async def open_clients(api_url: str) -> tuple[ApiClient, aiohttp.ClientSession]:
     return ApiClient(api_url), aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
 
 
-def raise_open_files_limit() -> None:
-    """A crowd of viewers is a crowd of sockets; take the hard limit on open files."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
 @fixture
 def embedded_stack_only(context: Context) -> Iterator[None]:
     """@fault scenarios stop and start servers, @embedded ones read their logs: only the
@@ -139,7 +132,7 @@ def embedded_stack_only(context: Context) -> Iterator[None]:
 def player_page(context: Context) -> Iterator[PlayerPage]:
     """@browser scenarios: the suite's hls.js player page, served for the scenario."""
     page = context.run.loop.run(serve_player())
-    context.world.player_page = page
+    context.world.watching.page = page
     yield page
     context.run.loop.run(page.close())
 
@@ -148,9 +141,8 @@ FIXTURES = {"fault": embedded_stack_only, "embedded": embedded_stack_only, "brow
 
 
 def before_scenario(context: Context, scenario: Scenario) -> None:
-    context.world = World(
-        context.run, kafka_marks=context.run.kafka.mark(), log_marks=log_marks(context.run.stack)
-    )
+    marks = Marks(kafka=context.run.kafka.mark(), logs=log_marks(context.run.stack))
+    context.world = World(context.run, marks=marks)
     for tag in scenario.effective_tags:
         if tag in FIXTURES:
             use_fixture_by_tag(tag, context, FIXTURES)

@@ -124,10 +124,10 @@ Feature: Metrics collection
     @fault
     Scenario: The analytics catch up after their consumer restarts
       Given Ada has gone live
-      And the analytics consumer has stopped
+      And the analytics consumer is down
       When Ben joins Ada's stream
       And Ada ends the broadcast
-      And the analytics consumer starts again
+      And the analytics consumer comes back
       Then the analytics record Ada's stream as:
         | starts | ends | joins | leaves | peak |
         | 1      | 1    | 1     | 0      | 1    |

@@ -19,7 +19,7 @@ import pytest
 from support.core.target import Target
 from support.harness.identity import Person, TokenIssuer
 from support.harness.polling import eventually
-from support.stack import EmbeddedStack
+from support.stack import EmbeddedStack, booted
 
 WEBHOOKS = ("/api/v1/streams/auth", "/api/v1/streams/done", "/api/v1/streams/update")
 
@@ -69,21 +69,19 @@ class Http:
 
 
 @pytest.fixture(scope="session")
-def booted() -> Iterator[tuple[EmbeddedStack, Target]]:
-    stack = EmbeddedStack()
-    target = stack.start()
-    yield stack, target
-    stack.stop()
+def embedded() -> Iterator[tuple[EmbeddedStack, Target]]:
+    with booted() as stack_and_target:
+        yield stack_and_target
 
 
 @pytest.fixture(scope="session")
-def stack(booted: tuple[EmbeddedStack, Target]) -> EmbeddedStack:
-    return booted[0]
+def stack(embedded: tuple[EmbeddedStack, Target]) -> EmbeddedStack:
+    return embedded[0]
 
 
 @pytest.fixture(scope="session")
-def target(booted: tuple[EmbeddedStack, Target]) -> Target:
-    return booted[1]
+def target(embedded: tuple[EmbeddedStack, Target]) -> Target:
+    return embedded[1]
 
 
 @pytest.fixture(scope="session")

@@ -41,7 +41,7 @@ def judge(init_data: bytes, segments: list[tuple[bytes, float]]) -> list[Check]:
         found, fragments = fmp4.check_segment(data, init, extinf)
         checks += found
         if before is not None:
-            checks += fmp4.check_continuity(before, fragments, init)
+            checks += fragments.follows(before)
         before = fragments
     return checks
 

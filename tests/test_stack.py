@@ -12,7 +12,7 @@ from pathlib import Path
 import port_for
 import pytest
 
-from support.stack import KEEP_RUNS, EmbeddedStack, StackError, prune_runs
+from support.stack import KEEP_RUNS, StackError, booted, prune_runs
 from support.stack.ports import PortClaims
 from support.stack.server import CheckedServer
 
@@ -89,10 +89,8 @@ def test_a_server_refuses_a_port_that_is_already_held(tmp_path: Path) -> None:
 
 
 def test_one_server_restarts_without_disturbing_the_others_and_none_survives() -> None:
-    stack = EmbeddedStack()
-    target = stack.start()
-    groups = {name: server.process.pid for name, server in stack.servers.items() if server.process}
-    try:
+    with booted() as (stack, target):
+        groups = {n: server.process.pid for n, server in stack.servers.items() if server.process}
         assert set(groups) == {
             "postgres",
             "redis",
@@ -109,8 +107,6 @@ def test_one_server_restarts_without_disturbing_the_others_and_none_survives() -
         assert report["dependencies"]["postgres"] == "ok"  # type: ignore[index]
         stack.start_server("redis")
         assert health(target.api_url)[0] == 200
-    finally:
-        stack.stop()
     survivors = set(groups.values()) & process_groups()
     assert not survivors, f"processes of the stack survived: {survivors}"
     assert (stack.run_dir / "service" / "service.log").stat().st_size > 0, "logs are kept"

@@ -253,7 +253,7 @@ def no_stream_live(context: Context) -> None:
     for stream_id in {s.stream_id for s in world.streams.values()} | world.phantom_stream_ids:
         never_served(world.run, hls_url_of(world.run.target, stream_id), since=since)
     stream_ids = {s.stream_id for s in world.streams.values()} | world.phantom_stream_ids
-    events = world.run.kafka.events_since(world.kafka_marks, stream_ids)
+    events = world.run.kafka.events_since(world.marks.kafka, stream_ids)
     assert not events, f"a refused publish produced events: {[e.payload for e in events]}"
 
 

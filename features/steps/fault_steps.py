@@ -17,7 +17,7 @@ def server_down(context: Context, what: str) -> None:
     context.add_cleanup(lambda: faults.restore(world.run))
     faults.stop(world.run, what)
     if what == "event broker":
-        world.kafka_marks = {}  # it comes back without its topic: read the new one from its start
+        world.marks.kafka = {}  # it comes back without its topic: read the new one from its start
 
 
 @when("the {what:Server} comes back")

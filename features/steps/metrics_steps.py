@@ -4,7 +4,7 @@
 
 import json
 
-from behave import given, then, when
+from behave import given, then
 from behave.runner import Context
 
 from support.clients.metrics import Scrape, counters_went_back, exposition_problems, scrape
@@ -18,7 +18,7 @@ def announced_once(world: World, owner: str, event_type: str) -> KafkaEvent:
     stream = world.stream_of(owner)
 
     def published() -> KafkaEvent:
-        events = world.run.kafka.events_since(world.kafka_marks, {stream.stream_id})
+        events = world.run.kafka.events_since(world.marks.kafka, {stream.stream_id})
         matching = [e for e in events if e.event_type == event_type]
         assert len(matching) == 1, (
             f"expected one {event_type} for {owner}'s stream, found {len(matching)} among "
@@ -65,13 +65,13 @@ def announced_ended(context: Context, owner: str) -> None:
 @given("the platform's metrics have been read")
 def metrics_read(context: Context) -> None:
     world = world_of(context)
-    world.metrics_before = world.call(scrape(world.run.pages, world.run.target.metrics_url))
+    world.marks.metrics = world.call(scrape(world.run.pages, world.run.target.metrics_url))
 
 
 def metrics_now(world: World) -> tuple[Scrape, Scrape]:
-    if world.metrics_before is None:
+    if world.marks.metrics is None:
         raise AssertionError("the scenario never read the metrics before")
-    return world.metrics_before, world.call(scrape(world.run.pages, world.run.target.metrics_url))
+    return world.marks.metrics, world.call(scrape(world.run.pages, world.run.target.metrics_url))
 
 
 @then("the metrics have changed by:")
@@ -145,7 +145,7 @@ def published_in_order(context: Context, owner: str) -> None:
     expected = expected_events(context.table)
 
     def published() -> list[KafkaEvent]:
-        marks = world.kafka_marks or world.run.kafka.beginning()
+        marks = world.marks.kafka or world.run.kafka.beginning()
         events = world.run.kafka.events_since(marks, {stream.stream_id})
         seen = [told(e.event_type, e.payload) for e in events]
         where = [(e.partition, e.offset, e.payload.get("event_id", "")[:8]) for e in events]
@@ -171,15 +171,3 @@ def analytics_record(context: Context, owner: str) -> None:
         assert not differing, f"the analytics have {seen}; expected {wanted}"
 
     eventually(recorded, within=15, what=f"the analytics of {owner}'s stream")
-
-
-@given("the analytics consumer has stopped")
-def analytics_stopped(context: Context) -> None:
-    stack = world_of(context).run.embedded()
-    context.add_cleanup(lambda: stack.ensure_running("analytics"))
-    stack.stop_server("analytics")
-
-
-@when("the analytics consumer starts again")
-def analytics_started(context: Context) -> None:
-    world_of(context).run.embedded().start_server("analytics")

@@ -54,7 +54,7 @@ def watches(context: Context, viewer: str, owner: str, seconds: int) -> None:
         watch(world.run.api.session, stream.hls_url, seconds=seconds, secret=stream.stream_key),
         timeout=seconds + 60,
     )
-    world.hls[viewer] = report
+    world.watching.reports[viewer] = report
     allure.attach(
         report.describe(),
         name=f"what {viewer} downloaded",
@@ -117,10 +117,10 @@ def playlist_ends(context: Context, owner: str) -> None:
 @when("{viewer:Name} plays {owner:Name}'s stream in a browser for {seconds:d} seconds")
 def plays_in_browser(context: Context, viewer: str, owner: str, seconds: int) -> None:
     world = world_of(context)
-    page = world.player_page
+    page = world.watching.page
     assert page is not None, "a browser scenario needs the @browser tag, which serves the player"
     playback = play(page.url_for(world.stream_of(owner).hls_url), seconds)
-    world.playbacks[viewer] = playback
+    world.watching.playbacks[viewer] = playback
     if playback.screenshot:
         allure.attach(
             playback.screenshot,

@@ -84,7 +84,7 @@ def key_given_to_nobody_else(context: Context, owner: str) -> None:
             assert reply.status == 200, f"{name} could not look: {reply.describe()}"
         places[f"the stream as {name} sees it"] = json.dumps(shown.body)
         places[f"the ended streams listed to {name}"] = json.dumps(listed.body)
-    events = world.run.kafka.events_since(world.kafka_marks, {stream.stream_id})
+    events = world.run.kafka.events_since(world.marks.kafka, {stream.stream_id})
     assert events, f"no event of {owner}'s stream was found on Kafka to look in"
     places["the events on Kafka"] = "\n".join(json.dumps(event.payload) for event in events)
     places["the metrics"] = world.call(
@@ -109,16 +109,16 @@ def idle_connections(context: Context, count: int) -> None:
     world = world_of(context)
     crowd = world.call(IdleCrowd.open(world.run.target.rtmp_url, count), timeout=60)
     context.add_cleanup(crowd.close)
-    world.idle_crowd = crowd
+    world.attacker.idle_crowd = crowd
     allure.attach(str(crowd), name="the attacker's connections")
 
 
 @then("the ingest drops the attacker's idle connections within {seconds:d} seconds")
 def idle_dropped(context: Context, seconds: int) -> None:
     world = world_of(context)
-    if world.idle_crowd is None:
+    if world.attacker.idle_crowd is None:
         raise AssertionError("no attacker holds connections in this scenario")
-    crowd = world.idle_crowd
+    crowd = world.attacker.idle_crowd
     assert crowd.connections, f"the ingest took none of the attacker's connections ({crowd})"
     dropped, held = world.call(crowd.dropped_within(seconds), timeout=seconds + 30)
     assert held == 0, (
@@ -130,7 +130,7 @@ def idle_dropped(context: Context, seconds: int) -> None:
 @when("an attacker sends {abuse:RtmpAbuse} to the ingest")
 def rtmp_abuse(context: Context, abuse: str) -> None:
     world = world_of(context)
-    world.attack = world.run.loop.submit(
+    world.attacker.attack = world.run.loop.submit(
         abuse_rtmp(world.run.target.rtmp_url, RTMP_ABUSES[abuse], PATIENCE)
     )
 
@@ -175,21 +175,21 @@ def open_abusive_page(world: World, owner: str, *, reading: bool) -> AbusivePage
 def page_abuse(context: Context, owner: str, abuse: str) -> None:
     world = world_of(context)
     page = open_abusive_page(world, owner, reading=True)
-    world.attack = world.run.loop.submit(page.send(WEBSOCKET_ABUSES[abuse](), PATIENCE))
+    world.attacker.attack = world.run.loop.submit(page.send(WEBSOCKET_ABUSES[abuse](), PATIENCE))
 
 
 @when("an attacker's page in {owner:Name}'s room never reads")
 def page_never_reads(context: Context, owner: str) -> None:
     world = world_of(context)
-    world.silent_page = open_abusive_page(world, owner, reading=False)
+    world.attacker.silent_page = open_abusive_page(world, owner, reading=False)
 
 
 @then("the platform has closed the attacker's page within {seconds:d} seconds")
 def silent_page_closed(context: Context, seconds: int) -> None:
     world = world_of(context)
-    if world.silent_page is None:
+    if world.attacker.silent_page is None:
         raise AssertionError("no attacker's page has stopped reading in this scenario")
-    outcome = world.call(world.silent_page.dropped_within(seconds), timeout=seconds + 10)
+    outcome = world.call(world.attacker.silent_page.dropped_within(seconds), timeout=seconds + 10)
     assert isinstance(outcome, Dropped), (
         f"a page that never reads should be closed within {seconds} s: {outcome}"
     )

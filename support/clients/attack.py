@@ -11,7 +11,6 @@ import asyncio
 import base64
 import contextlib
 import os
-import resource
 import socket
 import struct
 import time
@@ -19,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from support.core.limits import allow_open_files
 from support.rtmp.chunks import ChunkWriter
 from support.rtmp.handshake import SIZE, ClientHandshake
 from support.rtmp.messages import RawMessage
@@ -150,7 +150,7 @@ class IdleCrowd:
 
     @classmethod
     async def open(cls, url: str, count: int) -> IdleCrowd:
-        allow_descriptors(count + 1024)
+        allow_open_files(count + 1024)
         crowd = cls(opened_at=time.monotonic())
         host, port = host_port(url, 1935)
         for done in asyncio.as_completed([connect(host, port) for _ in range(count)]):
@@ -176,14 +176,6 @@ class IdleCrowd:
         for _, writer in self.connections:
             writer.close()
         self.connections.clear()
-
-
-def allow_descriptors(wanted: int) -> None:
-    """Raise this process's open-file limit towards `wanted` (up to the hard limit)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < wanted:
-        ceiling = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, hard))
 
 
 # ---- WebSocket (RFC 6455) --------------------------------------------------------------------

@@ -9,7 +9,6 @@ import gc
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -17,6 +16,7 @@ import aiohttp
 
 from support.core.contract import event_problems
 from support.core.sequence import Told, told
+from support.core.timestamps import parse_rfc3339
 
 CONNECT_TIMEOUT = 10.0
 
@@ -186,7 +186,7 @@ def delivery_seconds(frame: Frame) -> float | None:
     if not isinstance(stamp, str):
         return None
     try:
-        happened = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+        happened = parse_rfc3339(stamp).timestamp()
     except ValueError:
         return None
     return frame.received_at - happened

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from support.core.eventually import scaled, throughout
+from support.core.timestamps import parse_rfc3339
 from support.hls.fetch import fetch
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ class StreamEverywhere:
 
 
 def moment(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+    return parse_rfc3339(text) if text else None
 
 
 def observe(run: Run, token: str, stream_id: str) -> StreamEverywhere:

@@ -85,29 +85,50 @@ class StreamRef:
 
 
 @dataclass
+class Marks:
+    """Where the sources the checks read stood when the scenario began (or asked)."""
+
+    kafka: dict[int, int] = field(default_factory=dict)  # partition -> offset
+    logs: dict[Path, int] = field(default_factory=dict)  # server log -> size
+    metrics: Scrape | None = None  # the scrape a scenario compares later ones with
+
+
+@dataclass
+class Watching:
+    """What viewers downloaded and played: the HLS watcher's reports and browser playbacks."""
+
+    reports: dict[str, LiveReport] = field(default_factory=dict)
+    playbacks: dict[str, Playback] = field(default_factory=dict)
+    page: PlayerPage | None = None  # the player page, served for @browser scenarios
+
+
+@dataclass
+class Attacker:
+    """What an attacker holds: an attack under way or over, silent connections, a page."""
+
+    attack: concurrent.futures.Future[AttackOutcome] | None = None
+    idle_crowd: IdleCrowd | None = None  # connections that never speak
+    silent_page: AbusivePage | None = None  # a page that never reads
+
+
+@dataclass
 class World:
     """One scenario: its people, their streams, broadcasts and viewers, and what they were told."""
 
     run: Run
-    kafka_marks: dict[int, int] = field(default_factory=dict)
+    marks: Marks = field(default_factory=Marks)
     people: dict[str, Person] = field(default_factory=dict)
     streams: dict[str, StreamRef] = field(default_factory=dict)
+    # Streams the scenario names without creating them, such as one that does not exist.
+    phantom_stream_ids: set[str] = field(default_factory=set)
     replies: dict[str, Reply] = field(default_factory=dict)
     broadcasts: dict[str, Broadcast] = field(default_factory=dict)
     attempts: dict[str, Broadcast] = field(default_factory=dict)
     viewers: dict[str, Viewer] = field(default_factory=dict)
     crowd: list[Viewer] = field(default_factory=list)
     room_outcomes: dict[str, RoomOutcome] = field(default_factory=dict)
-    metrics_before: Scrape | None = None
-    hls: dict[str, LiveReport] = field(default_factory=dict)
-    player_page: PlayerPage | None = None  # served for @browser scenarios
-    log_marks: dict[Path, int] = field(default_factory=dict)  # where each server log stood
-    playbacks: dict[str, Playback] = field(default_factory=dict)
-    # Streams the scenario names without creating them, such as one that does not exist.
-    phantom_stream_ids: set[str] = field(default_factory=set)
-    attack: concurrent.futures.Future[AttackOutcome] | None = None  # under way, or over
-    idle_crowd: IdleCrowd | None = None  # an attacker's silent connections
-    silent_page: AbusivePage | None = None  # an attacker's page that never reads
+    watching: Watching = field(default_factory=Watching)
+    attacker: Attacker = field(default_factory=Attacker)
 
     def person(self, name: str) -> Person:
         if name not in self.people:
@@ -159,11 +180,17 @@ class World:
         return [v for v in everyone if v.url.endswith(f"/{stream_id}/ws") and not v.closed.is_set()]
 
     def hls_report(self, name: str) -> LiveReport:
-        return known(self.hls, name, f"{name} has not watched any stream over HLS in this scenario")
+        return known(
+            self.watching.reports,
+            name,
+            f"{name} has not watched any stream over HLS in this scenario",
+        )
 
     def playback_of(self, name: str) -> Playback:
         return known(
-            self.playbacks, name, f"{name} has not played anything in a browser in this scenario"
+            self.watching.playbacks,
+            name,
+            f"{name} has not played anything in a browser in this scenario",
         )
 
     def reply_to(self, name: str) -> Reply:
@@ -172,9 +199,9 @@ class World:
         )
 
     def attack_outcome(self, timeout: float) -> AttackOutcome:
-        if self.attack is None:
+        if self.attacker.attack is None:
             raise AssertionError("nobody has attacked in this scenario")
-        return self.attack.result(timeout)
+        return self.attacker.attack.result(timeout)
 
     def call(self, coroutine: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
         return self.run.loop.run(coroutine, timeout)

@@ -21,6 +21,7 @@ from support.hls.playlist import PARSES, Playlist, Segment, check_playlist, chec
 from support.hls.reloads import PlaylistHistory
 from support.media import fmp4, ts
 from support.media.ffprobe import check_playable
+from support.media.segments import Timeline
 
 SEGMENT_SERVED = Rule("every segment the playlist lists is served", MUST, "contract: HLS")
 MAP_SERVED = Rule("the EXT-X-MAP initialization section is served", MUST, "RFC 8216 4.3.2.5")
@@ -36,7 +37,7 @@ class Downloaded:
 
     segment: Segment
     data: bytes
-    timeline: ts.Segment | fmp4.Fragmented
+    timeline: Timeline
 
 
 @dataclass
@@ -136,39 +137,31 @@ async def download(
     report.checks.append(SEGMENT_SERVED.check(status == 200, f"{segment.uri}: {status}"))
     if status != 200:
         return
-    before = report.segments.get(segment.sequence - 1)
+    timeline: Timeline
     if segment.map_uri is None:
         if not data.startswith(bytes([ts.SYNC])) and fmp4.looks_like_iso_bmff(data):
             report.checks.append(TS_WITHOUT_MAP.check(False, f"{segment.uri} is ISO BMFF"))
             return
         checks, timeline = ts.check_segment(data, segment.duration)
-        report.checks += checks
-        if not report.segments:
-            report.checks += await asyncio.to_thread(check_playable, data)
-        if (
-            before is not None
-            and isinstance(before.timeline, ts.Segment)
-            and not segment.discontinuity
-        ):
-            report.checks.append(ts.check_continuity(before.timeline, timeline))
-        report.segments[segment.sequence] = Downloaded(segment, data, timeline)
-        return
-    init = await initialization(session, base, segment.map_uri, report)
-    if init is None:
-        return
-    init_data, parsed_init = init
-    checks, fragments = fmp4.check_segment(data, parsed_init, segment.duration)
+        playable = data
+    else:
+        init = await initialization(session, base, segment.map_uri, report)
+        if init is None:
+            return
+        checks, timeline = fmp4.check_segment(data, init[1], segment.duration)
+        playable = init[0] + data
     report.checks += checks
     if not report.segments:
-        report.checks += await asyncio.to_thread(check_playable, init_data + data)
+        report.checks += await asyncio.to_thread(check_playable, playable)
+    before = report.segments.get(segment.sequence - 1)
     if (
         before is not None
-        and isinstance(before.timeline, fmp4.Fragmented)
+        and type(before.timeline) is type(timeline)
         and before.segment.map_uri == segment.map_uri
         and not segment.discontinuity
     ):
-        report.checks += fmp4.check_continuity(before.timeline, fragments, parsed_init)
-    report.segments[segment.sequence] = Downloaded(segment, data, fragments)
+        report.checks += timeline.follows(before.timeline)
+    report.segments[segment.sequence] = Downloaded(segment, data, timeline)
 
 
 async def initialization(

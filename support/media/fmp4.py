@@ -113,6 +113,10 @@ class Fragmented:
     starts: dict[int, int] = field(default_factory=dict)  # track -> first tfdt
     durations: dict[int, int] = field(default_factory=dict)  # track -> sum of sample durations
     first_sample_sync: dict[int, bool] = field(default_factory=dict)
+    init: Init = field(default_factory=Init, repr=False)  # the section the fragments refer to
+
+    def follows(self, before: Fragmented) -> list[Check]:
+        return check_continuity(before, self, self.init)
 
 
 def read_init(data: bytes) -> Init:
@@ -171,7 +175,7 @@ def walk_init(data: bytes, init: Init) -> None:
 
 def read_fragments(data: bytes, init: Init) -> tuple[list[Check], Fragmented]:
     """The structure rules of one segment, and its timeline per track."""
-    found = Fragmented()
+    found = Fragmented(init=init)
     try:
         return walk_fragments(data, init, found), found
     except (BoxError, IndexError, struct.error) as error:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from support.core.verdict import MUST, SHOULD, Rule
+from typing import Any, Protocol
+
+from support.core.verdict import MUST, SHOULD, Check, Rule
 
 KEYFRAME_FIRST = Rule(
     "the segment starts with a keyframe (IDR)", MUST,
@@ -13,3 +15,12 @@ TIMELINE = Rule(
     "timestamps run on from segment to segment (or EXT-X-DISCONTINUITY)", MUST,
     "RFC 8216 4.3.2.3",
 )  # fmt: skip
+
+
+class Timeline(Protocol):
+    """What one segment's timestamps say, in its own format (ts.Segment, fmp4.Fragmented)."""
+
+    def follows(self, before: Any) -> list[Check]:
+        """TIMELINE (and the format's own rules): this segment runs on from `before`, a segment
+        of the same format and initialization."""
+        ...

@@ -56,6 +56,9 @@ class Segment:
     def starts_with_idr(self) -> bool:
         return IDR_NAL in nal_types(self.first_video_payload)
 
+    def follows(self, before: Segment) -> list[Check]:
+        return check_continuity(before, self)
+
 
 def nal_types(data: bytes) -> list[int]:
     types, at = [], data.find(b"\x00\x00\x01")
@@ -187,13 +190,15 @@ def check_segment(
     return checks, segment
 
 
-def check_continuity(before: Segment, after: Segment) -> Check:
+def check_continuity(before: Segment, after: Segment) -> list[Check]:
     """The next segment's first frame follows the previous one's last, one frame later."""
     interval = before.frame_interval or after.frame_interval
     if not before.video_pts or not after.video_pts or interval is None:
-        return TIMELINE.check(False, "a segment has no video timestamps")
+        return [TIMELINE.check(False, "a segment has no video timestamps")]
     gap = (min(after.video_pts) - max(before.video_pts)) / PTS_HZ
-    return TIMELINE.check(
-        0 < gap <= 2 * interval + 1e-3,
-        f"{gap * 1000:.1f} ms from one segment's last frame to the next one's first",
-    )
+    return [
+        TIMELINE.check(
+            0 < gap <= 2 * interval + 1e-3,
+            f"{gap * 1000:.1f} ms from one segment's last frame to the next one's first",
+        )
+    ]

@@ -41,15 +41,15 @@ def evidence(world: World) -> Iterator[tuple[str, str]]:
         yield f"{name}'s WebSocket transcript", viewer.describe()
     for name, reply in world.replies.items():
         yield f"last answer to {name}", reply.describe()
-    for name, report in world.hls.items():
+    for name, report in world.watching.reports.items():
         yield f"what {name} downloaded over HLS", report.describe()
-    for name, playback in world.playbacks.items():
+    for name, playback in world.watching.playbacks.items():
         yield f"{name}'s browser", json.dumps(playback.samples[-5:], indent=1, default=str)
     stream_ids = {s.stream_id for s in world.streams.values()} | world.phantom_stream_ids
     if stream_ids:
         yield "what the stores hold", stores(world, stream_ids)
     if world.run.stack is not None:
-        yield from logs_since(world.run.stack, world.log_marks)
+        yield from logs_since(world.run.stack, world.marks.logs)
 
 
 def stores(world: World, stream_ids: set[str]) -> str:
@@ -59,7 +59,7 @@ def stores(world: World, stream_ids: set[str]) -> str:
         lines.append(f"  PostgreSQL: {guarded(world.run.postgres.stream, stream_id)}")
         lines.append(f"  ClickHouse: {guarded(world.run.clickhouse.stream, stream_id)}")
     lines.append("Kafka events of these streams since the scenario began:")
-    events = guarded(world.run.kafka.events_since, world.kafka_marks, stream_ids)
+    events = guarded(world.run.kafka.events_since, world.marks.kafka, stream_ids)
     if isinstance(events, list):
         lines += [f"  {e.partition}/{e.offset} {json.dumps(e.payload)}" for e in events]
     else:

@@ -12,8 +12,9 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 
@@ -175,3 +176,14 @@ class EmbeddedStack:
 
     def logs(self) -> dict[str, list[Path]]:
         return {name: list(server.logs) for name, server in self.servers.items()}
+
+
+@contextmanager
+def booted(root: Path = DEFAULT_ROOT) -> Iterator[tuple[EmbeddedStack, Target]]:
+    """An embedded stack for the length of a `with` block, stopped however the block ends."""
+    stack = EmbeddedStack(root)
+    target = stack.start()
+    try:
+        yield stack, target
+    finally:
+        stack.stop()
