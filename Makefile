@@ -15,15 +15,16 @@ N ?= 20
 bootstrap:
 	@scripts/bootstrap.sh
 
-# JOBS=N runs the scenarios over N behave processes, each with its own embedded stack.
-JOBS ?= 1
+# The scenarios run over behave processes, each with its own embedded stack: by default as many
+# as suit the machine (2 per core, printed); JOBS=N for N of them, JOBS=1 for one serial behave.
+JOBS ?=
 
 accept: bootstrap
 	rm -rf reports/allure-results
 ifeq ($(JOBS),1)
 	$(TARGET_ENV) $(BIN)/behave $(BEHAVE_ARGS)
 else
-	$(TARGET_ENV) $(BIN)/python -m support.tools.parallel --jobs $(JOBS) $(BEHAVE_ARGS)
+	$(TARGET_ENV) $(BIN)/python -m support.tools.parallel $(if $(JOBS),--jobs $(JOBS)) $(BEHAVE_ARGS)
 endif
 
 lint: bootstrap

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from support.report.behave_json import ScenarioResult, results
+from support.tools import parallel
 from support.tools.parallel import Plan, Planned, deal, options, planned, read_results, summary
 
 
@@ -106,3 +109,11 @@ def test_a_scenario_the_report_left_without_status_takes_its_steps_status() -> N
                                          scenario("passed", "failed", "skipped"),
                                          scenario("skipped")]}]  # fmt: skip
     assert [r.status for r in results(report)] == ["passed", "failed", "skipped"]
+
+
+@pytest.mark.parametrize(("cores", "jobs"), [(1, 2), (2, 4), (3, 6), (16, 8), (None, 2)])
+def test_the_machine_chooses_two_workers_per_core_and_at_most_eight(
+    monkeypatch: pytest.MonkeyPatch, cores: int | None, jobs: int
+) -> None:
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: cores)
+    assert parallel.machine_jobs() == jobs

@@ -14,6 +14,10 @@ summary, from the plan. Every worker writes its Allure results into the one dire
 files are uuid-named: the set is merged as it is written) and a behave JSON report; this
 process prints one summary of all of them.
 
+What a person reads is what a serial run prints: every worker also writes behave's pretty
+output (reports/parallel/worker-N.pretty), and once they are done it is printed worker by
+worker, before the one summary.
+
 Ctrl-C reaches the workers too (they share the terminal's process group): each stops its
 stack, and this process waits for them before it stops.
 """
@@ -42,6 +46,13 @@ OUT = Path("reports/parallel")
 DURATIONS = OUT / "durations.json"
 # Seconds of scenarios per feature, measured and committed, for a checkout with no run of its own.
 MEASURED = Path("features/durations.json")
+# The scenarios mostly wait on the platform's real time, so two workers per core keep it busy
+# (measured: docs/performance.md); more than 8 stacks at once only compete for memory and disk.
+WORKERS_PER_CORE, MOST_WORKERS = 2, 8
+
+
+def machine_jobs() -> int:
+    return max(1, min(MOST_WORKERS, WORKERS_PER_CORE * (os.cpu_count() or 1)))
 
 
 @dataclass(frozen=True)
@@ -140,7 +151,7 @@ def start_worker(
         # The Allure formatter comes from the configuration ([tool.behave] in pyproject.toml).
         [sys.executable, "-m", "behave", "--no-skipped", *options(behave_args),
          "-f", "json", "-o", str(OUT / f"worker-{index}.json"),
-         "-f", "progress", "-o", str(OUT / f"worker-{index}.txt"),
+         "-f", "pretty", "-o", str(OUT / f"worker-{index}.pretty"),
          *(scenario.location for scenario in share)],
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "NOVA_WORKER": str(index)},
     )  # fmt: skip
@@ -166,9 +177,12 @@ def summary(found: list[ScenarioResult], seconds: float, jobs: int, left_out: in
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m support.tools.parallel", description=__doc__)
-    parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 2,
-                        help="worker processes; every other argument is behave's")  # fmt: skip
+    parser.add_argument("--jobs", "-j", type=int, default=None,
+                        help=f"worker processes (default: {WORKERS_PER_CORE} per core, at most "
+                             f"{MOST_WORKERS}); every other argument is behave's")  # fmt: skip
     args, behave_args = parser.parse_known_args(argv)
+    jobs = args.jobs or machine_jobs()
+    chosen = "" if args.jobs else f", {WORKERS_PER_CORE} per core of this machine; JOBS=1 is serial"
     began = time.monotonic()
     OUT.mkdir(parents=True, exist_ok=True)
     for old in [*OUT.glob("worker-*")]:
@@ -176,9 +190,9 @@ def main(argv: list[str]) -> int:
     known = DURATIONS if DURATIONS.exists() else MEASURED
     durations = json.loads(known.read_text()) if known.exists() else {}
     plan = dry_run(behave_args)
-    shares = deal(plan.scenarios, args.jobs, durations)
+    shares = deal(plan.scenarios, jobs, durations)
     workers = [start_worker(index, share, behave_args) for index, share in enumerate(shares, 1)]
-    print(f"{len(plan.scenarios)} scenarios over {len(workers)} workers "
+    print(f"{len(plan.scenarios)} scenarios over {len(workers)} workers{chosen} "
           f"(their output: {OUT}/worker-N.log)", flush=True)  # fmt: skip
     try:
         codes = [worker.wait() for worker in workers]
@@ -188,6 +202,10 @@ def main(argv: list[str]) -> int:
                 worker.wait()  # each stops its own stack on the same Ctrl-C
         print("interrupted: every worker has stopped its stack", file=sys.stderr)
         return 130
+    for index in range(1, len(workers) + 1):
+        print(f"\n---- worker {index} ----")
+        with contextlib.suppress(OSError):
+            print((OUT / f"worker-{index}.pretty").read_text(errors="replace"), end="")
     found = []
     for index, code in enumerate(codes, 1):
         mine = read_results(OUT / f"worker-{index}.json", OUT / f"worker-{index}.log",
