@@ -115,5 +115,5 @@ def test_a_scenario_the_report_left_without_status_takes_its_steps_status() -> N
 def test_the_machine_chooses_two_workers_per_core_and_at_most_eight(
     monkeypatch: pytest.MonkeyPatch, cores: int | None, jobs: int
 ) -> None:
-    monkeypatch.setattr(parallel.os, "cpu_count", lambda: cores)
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
     assert parallel.machine_jobs() == jobs
