@@ -47,6 +47,11 @@ def test_the_good_playlist_passes_every_rule() -> None:
             rules.SEQUENCE_FIRST,
         ),
         (GOOD.replace("0.ts\n", ""), rules.EXTINF_THEN_URI),
+        (
+            GOOD.replace("0.ts\n", "#EXT-X-PROGRAM-DATE-TIME:2026-12-02T09:00:00Z\n"),
+            rules.EXTINF_THEN_URI,
+        ),
+        (GOOD.replace("1.ts\n", "# a comment\n"), rules.EXTINF_THEN_URI),
         ("#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n", rules.NOT_EMPTY),
         (GOOD.replace("#EXTINF:1.000,\n1.ts", "#EXTINF:1.600,\n1.ts"), rules.WITHIN_TARGET),
         (GOOD.replace("1.ts", "1.ts?key=the-key"), rules.NO_KEY),
@@ -54,6 +59,22 @@ def test_the_good_playlist_passes_every_rule() -> None:
 )
 def test_a_broken_playlist_fails_its_rule(broken: str, rule: Rule) -> None:
     assert rule in failed_rules(check_playlist(broken, secret="the-key"))
+
+
+@pytest.mark.parametrize(
+    "between",
+    [
+        "#EXT-X-PROGRAM-DATE-TIME:2026-12-02T09:00:00.000Z",
+        "#EXT-X-BITRATE:1200",
+        "# a comment",
+        "#EXT-X-NOVA-UNKNOWN-TAG:1",
+    ],
+)
+def test_a_tag_or_comment_between_extinf_and_its_uri_is_legal(between: str) -> None:
+    """RFC 8216 4.1: unknown tags are ignored, lines starting # that are not tags are comments;
+    4.3.2: tags of the next segment may stand between its EXTINF and its URI."""
+    playlist = GOOD.replace("#EXTINF:1.000,\n1.ts", f"#EXTINF:1.000,\n{between}\n1.ts")
+    assert failed_rules(check_playlist(playlist)) == set()
 
 
 def test_ext_x_map_needs_version_6() -> None:

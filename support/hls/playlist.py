@@ -102,6 +102,18 @@ def check_response(url: str, status: int, content_type: str) -> list[Check]:
     ]
 
 
+def has_uri(lines: list[str], extinf: int) -> bool:
+    """RFC 8216 4.3.2.1 and 4.1: the EXTINF at `extinf` applies to the next URI line; tags
+    between (EXT-X-BYTERANGE, EXT-X-PROGRAM-DATE-TIME, a tag we do not know) and comments are
+    not its URI, and do not stand in for one. A second EXTINF before it leaves the first without."""
+    for line in lines[extinf + 1 :]:
+        if line.startswith("#EXTINF"):
+            return False
+        if not line.startswith("#"):
+            return True
+    return False
+
+
 def check_playlist(text: str, secret: str | None = None) -> list[Check]:
     """Every per-playlist rule; `secret` is a string (the stream key) no line may contain."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
@@ -112,9 +124,8 @@ def check_playlist(text: str, secret: str | None = None) -> list[Check]:
         (i for i, line in enumerate(lines) if line.startswith("#EXTINF")), len(lines)
     )
     unfollowed = [
-        i for i, line in enumerate(lines)
-        if line.startswith("#EXTINF") and (i + 1 >= len(lines) or lines[i + 1].startswith("#"))
-    ]  # fmt: skip
+        i for i, line in enumerate(lines) if line.startswith("#EXTINF") and not has_uri(lines, i)
+    ]
     try:
         playlist = Playlist.parse(text)
     except PlaylistError as error:
