@@ -21,7 +21,7 @@ from support.harness.polling import eventually
 from support.hls.live import LiveReport, watch
 from support.media import ffprobe, fmp4, ts
 from support.media.fixture import fixture_path
-from support.media.segments import TIMELINE
+from support.media.segments import DURATION_MATCHES, TIMELINE
 
 FFMPEG = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
 
@@ -91,6 +91,28 @@ def test_vod_with_endlist_from_ffmpeg_passes_and_is_not_reloaded(tmp_path: Path)
     judged(report)
     assert report.reloads == 1, "a playlist with EXT-X-ENDLIST is not reloaded"
     assert len(report.segments) == 3
+
+
+def test_mpeg_ts_with_b_frames_has_the_duration_its_frames_show(tmp_path: Path) -> None:
+    """x264 with 3 B-frames: packets in decode order, PTS out of order. Each 1 s segment of
+    25 frames lasts 1 s, and the timeline runs on one frame at a time."""
+    subprocess.run(
+        [*FFMPEG, "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", "4",
+         "-c:v", "libx264", "-pix_fmt", "yuv420p", "-bf", "3",
+         "-g", "25", "-keyint_min", "25", "-sc_threshold", "0",
+         "-f", "hls", "-hls_time", "1", "-hls_playlist_type", "vod",
+         str(tmp_path / "index.m3u8")],
+        check=True,
+    )  # fmt: skip
+    report = asyncio.run(watched(tmp_path, seconds=30))
+    judged(report)
+    assert DURATION_MATCHES not in {c.rule for c in report.warnings()}, report.describe()
+    timelines = [d.timeline for d in report.segments.values()]
+    assert all(isinstance(t, ts.Segment) and t.frame_interval == 1 / 25 for t in timelines)
+    durations = [t.duration for t in timelines if isinstance(t, ts.Segment)]
+    assert all(d is not None and abs(d - 1.0) < 1e-3 for d in durations[:-1]), durations
+    pts = timelines[1].video_pts if isinstance(timelines[1], ts.Segment) else []
+    assert pts != sorted(pts), "the encoder wrote no B-frames: this test would prove nothing"
 
 
 def test_fmp4_from_ffmpeg_passes_and_decodes_with_its_initialization_section(

@@ -7,6 +7,7 @@ packets (SHOULD): ffmpeg's HLS muxer, for one, writes an SDT first.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -42,7 +43,10 @@ class Segment:
 
     @property
     def frame_interval(self) -> float | None:
-        deltas = [b - a for a, b in zip(self.video_pts, self.video_pts[1:], strict=False) if b > a]
+        """The smallest step between frames in presentation order: with B-frames the packets
+        come in decode order, whose PTS steps skip frames (ISO/IEC 13818-1 2.4.3.7)."""
+        shown = sorted(set(self.video_pts))
+        deltas = [b - a for a, b in itertools.pairwise(shown)]
         return min(deltas) / PTS_HZ if deltas else None
 
     @property
