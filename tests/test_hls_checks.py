@@ -52,6 +52,8 @@ def test_the_good_playlist_passes_every_rule() -> None:
             rules.EXTINF_THEN_URI,
         ),
         (GOOD.replace("1.ts\n", "# a comment\n"), rules.EXTINF_THEN_URI),
+        (GOOD + "2.ts\n", rules.URI_HAS_EXTINF),
+        (GOOD.replace("#EXTINF:1.000,\n1.ts", "1.ts"), rules.URI_HAS_EXTINF),
         ("#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n", rules.NOT_EMPTY),
         (GOOD.replace("#EXTINF:1.000,\n1.ts", "#EXTINF:1.600,\n1.ts"), rules.WITHIN_TARGET),
         (GOOD.replace("1.ts", "1.ts?key=the-key"), rules.NO_KEY),

@@ -27,6 +27,7 @@ SEQUENCE_FIRST = Rule(
     "EXT-X-MEDIA-SEQUENCE at most once, before the first segment", MUST, "RFC 8216 4.3.3.2"
 )
 EXTINF_THEN_URI = Rule("every EXTINF is followed by its segment's URI", MUST, "RFC 8216 4.3.2.1")
+URI_HAS_EXTINF = Rule("every segment URI has its EXTINF before it", MUST, "RFC 8216 4.3.2.1")
 NOT_EMPTY = Rule("a live playlist lists at least one segment", MUST, "contract: HLS")
 WITHIN_TARGET = Rule("every EXTINF, rounded, within EXT-X-TARGETDURATION", MUST, "RFC 8216 4.3.3.1")
 NO_KEY = Rule("no line of the playlist carries the stream key", MUST, "contract: ingest")
@@ -114,6 +115,21 @@ def has_uri(lines: list[str], extinf: int) -> bool:
     return False
 
 
+def uris_without_extinf(lines: list[str]) -> list[int]:
+    """RFC 8216 4.3.2.1: the EXTINF tag is required for each Media Segment (of a media playlist;
+    a multivariant playlist's URIs follow EXT-X-STREAM-INF). The playlist library drops a URI
+    line that has none, so it is looked for here, in the text."""
+    lonely, pending = [], False
+    for i, line in enumerate(lines):
+        if line.startswith("#EXTINF"):
+            pending = True
+        elif not line.startswith("#"):
+            if not pending:
+                lonely.append(i)
+            pending = False
+    return lonely
+
+
 def check_playlist(text: str, secret: str | None = None) -> list[Check]:
     """Every per-playlist rule; `secret` is a string (the stream key) no line may contain."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
@@ -123,6 +139,7 @@ def check_playlist(text: str, secret: str | None = None) -> list[Check]:
     first_segment = next(
         (i for i, line in enumerate(lines) if line.startswith("#EXTINF")), len(lines)
     )
+    lonely = uris_without_extinf(lines)
     unfollowed = [
         i for i, line in enumerate(lines) if line.startswith("#EXTINF") and not has_uri(lines, i)
     ]
@@ -140,6 +157,7 @@ def check_playlist(text: str, secret: str | None = None) -> list[Check]:
             f"at line(s) {sequence_at}; first segment at {first_segment}",
         ),
         EXTINF_THEN_URI.check(not unfollowed, f"unfollowed at lines {unfollowed}"),
+        URI_HAS_EXTINF.check(not lonely, f"at lines {lonely}"),
     ]
     if not playlist.ended:
         checks.append(
