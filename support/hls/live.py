@@ -148,8 +148,9 @@ async def download(
         init = await initialization(session, base, segment.map_uri, report)
         if init is None:
             return
-        checks, timeline = fmp4.check_segment(data, init[1], segment.duration)
-        playable = init[0] + data
+        init_data, parsed_init = init
+        checks, timeline = fmp4.check_segment(data, parsed_init, segment.duration)
+        playable = init_data + data
     report.checks += checks
     if not report.segments:
         report.checks += await asyncio.to_thread(check_playable, playable)

@@ -103,31 +103,26 @@ def check_response(url: str, status: int, content_type: str) -> list[Check]:
     ]
 
 
-def has_uri(lines: list[str], extinf: int) -> bool:
-    """RFC 8216 4.3.2.1 and 4.1: the EXTINF at `extinf` applies to the next URI line; tags
-    between (EXT-X-BYTERANGE, EXT-X-PROGRAM-DATE-TIME, a tag we do not know) and comments are
-    not its URI, and do not stand in for one. A second EXTINF before it leaves the first without."""
-    for line in lines[extinf + 1 :]:
-        if line.startswith("#EXTINF"):
-            return False
-        if not line.startswith("#"):
-            return True
-    return False
-
-
-def uris_without_extinf(lines: list[str]) -> list[int]:
-    """RFC 8216 4.3.2.1: the EXTINF tag is required for each Media Segment (of a media playlist;
-    a multivariant playlist's URIs follow EXT-X-STREAM-INF). The playlist library drops a URI
-    line that has none, so it is looked for here, in the text."""
-    lonely, pending = [], False
+def unpaired(lines: list[str]) -> tuple[list[int], list[int]]:
+    """RFC 8216 4.3.2.1: each media segment is an EXTINF and, on a later line, its URI. Returns the
+    EXTINFs left without a URI (another EXTINF or the end came first) and the URIs without an
+    EXTINF (which the playlist library drops unseen). Tags and comments between the two are
+    legal (4.1, 4.3.2: EXT-X-BYTERANGE, EXT-X-PROGRAM-DATE-TIME, a tag we do not know). For media
+    playlists: a multivariant playlist's URIs follow EXT-X-STREAM-INF."""
+    without_uri, without_extinf = [], []
+    pending: int | None = None  # the line of the EXTINF still waiting for its URI
     for i, line in enumerate(lines):
         if line.startswith("#EXTINF"):
-            pending = True
+            if pending is not None:
+                without_uri.append(pending)
+            pending = i
         elif not line.startswith("#"):
-            if not pending:
-                lonely.append(i)
-            pending = False
-    return lonely
+            if pending is None:
+                without_extinf.append(i)
+            pending = None
+    if pending is not None:
+        without_uri.append(pending)
+    return without_uri, without_extinf
 
 
 def check_playlist(text: str, secret: str | None = None) -> list[Check]:
@@ -139,10 +134,7 @@ def check_playlist(text: str, secret: str | None = None) -> list[Check]:
     first_segment = next(
         (i for i, line in enumerate(lines) if line.startswith("#EXTINF")), len(lines)
     )
-    lonely = uris_without_extinf(lines)
-    unfollowed = [
-        i for i, line in enumerate(lines) if line.startswith("#EXTINF") and not has_uri(lines, i)
-    ]
+    unfollowed, lonely = unpaired(lines)
     try:
         playlist = Playlist.parse(text)
     except PlaylistError as error:

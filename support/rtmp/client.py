@@ -175,8 +175,12 @@ class RtmpPublisher:
                 await self._flush()
         except ConnectionError as error:
             why = f"connection error: {error!r}"
+        except asyncio.CancelledError:
+            why = "closed by the publisher"
+            raise
         finally:
-            self.session.connection_closed(why, self._elapsed())
+            if self.session.closed is None:  # not already ended by a protocol error
+                self.session.connection_closed(why, self._elapsed())
             self._note_outcome()
             self.closed.set()
 
