@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(nginx libnginx-mod-rtmp ffmpeg postgresql redis-server clickhouse-server clickhouse-client
-                 chromium chromium-driver)
+                 chromium chromium-driver
+                 gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly)
 VENV=${NOVA_VENV:-.venv}
 
 missing=()

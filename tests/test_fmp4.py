@@ -29,8 +29,8 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def parts(directory: Path) -> tuple[bytes, list[tuple[bytes, float]]]:
     playlist = Playlist.parse((directory / "index.m3u8").read_text())
-    assert playlist.segments[0].map_uri is not None
-    init = (directory / playlist.segments[0].map_uri).read_bytes()
+    assert playlist.segments[0].map is not None
+    init = (directory / playlist.segments[0].map.uri).read_bytes()
     return init, [((directory / s.uri).read_bytes(), s.duration) for s in playlist.segments]
 
 

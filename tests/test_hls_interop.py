@@ -121,7 +121,9 @@ def test_fmp4_from_ffmpeg_passes_and_decodes_with_its_initialization_section(
     package(tmp_path, "-hls_segment_type", "fmp4", "-hls_playlist_type", "vod").wait(timeout=60)
     report = asyncio.run(watched(tmp_path, seconds=30))
     judged(report)
-    assert list(report.inits) == ["init.mp4"], "the initialization section is fetched once"
+    assert [str(section) for section in report.inits] == ["init.mp4"], (
+        "the initialization section is fetched once"
+    )
     rules = {check.rule for check in report.checks}
     assert {fmp4.TFDT_PRESENT, TIMELINE} <= rules
     assert ts.SYNC_BYTES not in rules, "fMP4 segments are not judged as MPEG-TS"

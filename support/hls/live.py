@@ -3,8 +3,9 @@
 Reloads follow RFC 8216 6.3.4: one target duration after a changed playlist, half of one after
 an unchanged one, none after EXT-X-ENDLIST. Every new segment is fetched and judged in its own
 format: MPEG-TS down to the packets (support.media.ts), or fMP4 with the initialization section
-of its EXT-X-MAP, fetched once per map (support.media.fmp4). A segment that leaves the playlist
-is fetched once more, since players may still be on it.
+of its EXT-X-MAP, fetched once per map (support.media.fmp4). A segment with EXT-X-BYTERANGE is
+fetched as its sub-range, as players fetch it. A segment that leaves the playlist is fetched once
+more, since players may still be on it.
 """
 
 from __future__ import annotations
@@ -16,8 +17,15 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from support.core.verdict import MUST, Check, Rule, failures, warnings
-from support.hls.fetch import get
-from support.hls.playlist import PARSES, Playlist, Segment, check_playlist, check_response
+from support.hls.fetch import get, get_range
+from support.hls.playlist import (
+    PARSES,
+    Playlist,
+    Resource,
+    Segment,
+    check_playlist,
+    check_response,
+)
 from support.hls.reloads import PlaylistHistory
 from support.media import fmp4, ts
 from support.media.ffprobe import check_playable
@@ -46,7 +54,7 @@ class LiveReport:
     checks: list[Check] = field(default_factory=list)
     reloads: int = 0
     segments: dict[int, Downloaded] = field(default_factory=dict)
-    inits: dict[str, tuple[bytes, fmp4.Init]] = field(default_factory=dict)
+    inits: dict[Resource, tuple[bytes, fmp4.Init]] = field(default_factory=dict)
     last_playlist: str = ""
     urls: list[str] = field(default_factory=list)
 
@@ -59,7 +67,7 @@ class LiveReport:
     def media(self) -> bytes:
         """Every segment downloaded, in order, as a player feeds its decoder (fMP4: init first)."""
         window = [self.segments[n] for n in sorted(self.segments)]
-        maps = [d.segment.map_uri for d in window if d.segment.map_uri]
+        maps = [d.segment.map for d in window if d.segment.map]
         init = self.inits[maps[0]][0] if maps and maps[0] in self.inits else b""
         return init + b"".join(d.data for d in window)
 
@@ -104,16 +112,16 @@ async def watch(
         report.last_playlist = text
         checks = check_playlist(text, secret)
         report.checks += checks
-        if failures(checks) and checks[0].rule is PARSES:
+        if any(check.rule is PARSES for check in failures(checks)):
             break
         playlist = Playlist.parse(text)
         report.checks += history.add(now, playlist)
         if previous is not None:
             report.checks.append(history.stall(now, resolution=wait))
             for gone in (s for s in previous.segments if s.sequence < playlist.media_sequence):
-                gone_status, _, _ = await get(session, f"{base}/{gone.uri}")
+                gone_status, _, _ = await get_range(session, f"{base}/{gone.uri}", gone.byterange)
                 report.checks.append(
-                    REMOVED_STAY.check(gone_status == 200, f"{gone.uri}: {gone_status}")
+                    REMOVED_STAY.check(gone_status == 200, f"{gone.resource}: {gone_status}")
                 )
         for segment in playlist.segments:
             if segment.sequence not in report.segments:
@@ -133,19 +141,20 @@ async def download(
 ) -> None:
     url = f"{base}/{segment.uri}"
     report.urls.append(url)
-    status, _, data = await get(session, url)
-    report.checks.append(SEGMENT_SERVED.check(status == 200, f"{segment.uri}: {status}"))
+    status, data, checks = await get_range(session, url, segment.byterange)
+    report.checks += checks
+    report.checks.append(SEGMENT_SERVED.check(status == 200, f"{segment.resource}: {status}"))
     if status != 200:
         return
     timeline: Timeline
-    if segment.map_uri is None:
+    if segment.map is None:
         if not data.startswith(bytes([ts.SYNC])) and fmp4.looks_like_iso_bmff(data):
             report.checks.append(TS_WITHOUT_MAP.check(False, f"{segment.uri} is ISO BMFF"))
             return
         checks, timeline = ts.check_segment(data, segment.duration)
         playable = data
     else:
-        init = await initialization(session, base, segment.map_uri, report)
+        init = await initialization(session, base, segment.map, report)
         if init is None:
             return
         init_data, parsed_init = init
@@ -158,7 +167,7 @@ async def download(
     if (
         before is not None
         and type(before.timeline) is type(timeline)
-        and before.segment.map_uri == segment.map_uri
+        and before.segment.map == segment.map
         and not segment.discontinuity
     ):
         report.checks += timeline.follows(before.timeline)
@@ -166,17 +175,18 @@ async def download(
 
 
 async def initialization(
-    session: aiohttp.ClientSession, base: str, uri: str, report: LiveReport
+    session: aiohttp.ClientSession, base: str, section: Resource, report: LiveReport
 ) -> tuple[bytes, fmp4.Init] | None:
     """The initialization section of an EXT-X-MAP, fetched and judged once per map."""
-    if uri not in report.inits:
-        url = f"{base}/{uri}"
+    if section not in report.inits:
+        url = f"{base}/{section.uri}"
         report.urls.append(url)
-        status, _, data = await get(session, url)
-        report.checks.append(MAP_SERVED.check(status == 200, f"{uri}: {status}"))
+        status, data, checks = await get_range(session, url, section.byterange)
+        report.checks += checks
+        report.checks.append(MAP_SERVED.check(status == 200, f"{section}: {status}"))
         if status != 200:
             return None
         init = fmp4.read_init(data)
         report.checks += init.checks
-        report.inits[uri] = (data, init)
-    return report.inits[uri]
+        report.inits[section] = (data, init)
+    return report.inits[section]

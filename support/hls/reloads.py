@@ -1,9 +1,12 @@
 """Rules across reloads of a live playlist, polled as a player polls it (RFC 8216 6.2.2, 6.3.4).
 
-Between two reloads a server may only append segments, remove them from the front, and raise
-EXT-X-MEDIA-SEQUENCE by one for each removed (6.2.2). A reload that finds none of the segments it
-saw before is not the server's fault: the client was slow, and the segments it never saw are a
-warning, not a broken playlist.
+Between two reloads a server may only append segments, remove them from the front with the
+tags that apply only to them, raise EXT-X-MEDIA-SEQUENCE by one for each removed and
+EXT-X-DISCONTINUITY-SEQUENCE by one for each EXT-X-DISCONTINUITY removed, and add EXT-X-ENDLIST
+(6.2.1, 6.2.2); an EVENT playlist only appends, and a VOD one never changes (4.3.3.5).
+
+A reload that finds none of the segments it saw before is not the server's fault: the client was
+slow, and the segments it never saw are a warning, not a broken playlist.
 """
 
 from __future__ import annotations
@@ -12,15 +15,16 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from support.core.verdict import MUST, SHOULD, Check, Rule
-from support.hls.playlist import Playlist
+from support.hls.playlist import Playlist, Segment
 
 STALL_FACTOR = 1.5
 
 SEQUENCE_NEVER_DECREASES = Rule("EXT-X-MEDIA-SEQUENCE never decreases", MUST, "RFC 8216 6.2.2")
 NUMBERS_KEPT = Rule("a segment keeps its media sequence number (no jump)", MUST, "RFC 8216 6.2.2")
 SEGMENT_UNCHANGED = Rule(
-    "a media sequence number keeps its URI and duration", MUST, "RFC 8216 6.2.1"
-)
+    "a kept segment keeps its URI, byte range, duration and tags (EXT-X-PROGRAM-DATE-TIME,"
+    " EXT-X-DISCONTINUITY, EXT-X-MAP)", MUST, "RFC 8216 6.2.1",
+)  # fmt: skip
 REMOVED_FROM_FRONT = Rule(
     "segments are removed in the order they appear (none from the middle)", MUST, "RFC 8216 6.2.2"
 )
@@ -36,6 +40,22 @@ TARGET_UNCHANGED = Rule(
     "EXT-X-TARGETDURATION does not change", MUST, "RFC 8216 6.2.1 (only the changes it lists)"
 )
 ENDED_FINAL = Rule("nothing changes after EXT-X-ENDLIST", MUST, "RFC 8216 6.2.1")
+VOD_FINAL = Rule("a VOD playlist never changes", MUST, "RFC 8216 4.3.3.5")
+EVENT_KEEPS_ALL = Rule(
+    "an EVENT playlist removes no segment (segments are only added)", MUST, "RFC 8216 4.3.3.5"
+)
+TYPE_UNCHANGED = Rule("EXT-X-PLAYLIST-TYPE does not change", MUST, "RFC 8216 6.2.1")
+DISCONTINUITY_SEQUENCE_NEVER_DECREASES = Rule(
+    "EXT-X-DISCONTINUITY-SEQUENCE never decreases", MUST, "RFC 8216 6.2.1, 6.2.2"
+)
+DISCONTINUITY_NUMBERS_KEPT = Rule(
+    "a kept segment keeps its discontinuity sequence number (EXT-X-DISCONTINUITY-SEQUENCE"
+    " rises by one for each EXT-X-DISCONTINUITY removed)", MUST, "RFC 8216 6.2.2",
+)  # fmt: skip
+DISCONTINUITY_TAG_WHEN_REMOVING = Rule(
+    "a playlist with EXT-X-DISCONTINUITY that removes segments carries"
+    " EXT-X-DISCONTINUITY-SEQUENCE", MUST, "RFC 8216 6.2.2",
+)  # fmt: skip
 NOTHING_UNSEEN = Rule(
     "reloads see every segment (the window did not slide past the client)", SHOULD,
     "RFC 8216 6.3.4",
@@ -80,36 +100,44 @@ class PlaylistHistory:
 
 
 def compare(before: Playlist, after: Playlist) -> list[Check]:
+    """What changed from one reload to the next, and whether RFC 8216 6.2.1 and 6.2.2 let it.
+    A segment is known by its resource (URI and byte range): one URI may hold many segments."""
     old = {s.sequence: s for s in before.segments}
     new = {s.sequence: s for s in after.segments}
-    numbered_before = {s.uri: s.sequence for s in before.segments}
+    numbered_before = {s.resource: s.sequence for s in before.segments}
     renumbered = [
-        (s.uri, numbered_before[s.uri], s.sequence)
+        (str(s.resource), numbered_before[s.resource], s.sequence)
         for s in after.segments
-        if s.uri in numbered_before and numbered_before[s.uri] != s.sequence
+        if s.resource in numbered_before and numbered_before[s.resource] != s.sequence
     ]
-    changed = [(n, old[n], new[n]) for n in old.keys() & new.keys() if old[n] != new[n]]
-    uris_after = {s.uri for s in after.segments}
-    kept_at = [i for i, s in enumerate(before.segments) if s.uri in uris_after]
+    changed = [
+        (n, differences(old[n], new[n]))
+        for n in sorted(old.keys() & new.keys())
+        if old[n] != new[n]
+    ]
+    kept = {s.resource for s in after.segments}
+    kept_at = [i for i, s in enumerate(before.segments) if s.resource in kept]
     missing = [  # gone, though an older one stayed
-        s.uri
+        str(s.resource)
         for i, s in enumerate(before.segments)
-        if s.uri not in uris_after and kept_at and i > kept_at[0]
+        if s.resource not in kept and kept_at and i > kept_at[0]
     ]
     last_before = max(old, default=before.media_sequence - 1)
     appended = sorted(n for n in new if n not in old)
     removed = [n for n in old if n < after.media_sequence]
     unseen = range(last_before + 1, min(new, default=last_before + 1))
+    renumbered_discontinuities = [
+        (n, old[n].discontinuity_number, new[n].discontinuity_number)
+        for n in sorted(old.keys() & new.keys())
+        if old[n].discontinuity_number != new[n].discontinuity_number
+    ]
     checks = [
         SEQUENCE_NEVER_DECREASES.check(
             after.media_sequence >= before.media_sequence,
             f"{before.media_sequence} -> {after.media_sequence}",
         ),
-        NUMBERS_KEPT.check(not renumbered, f"(URI, number before, number after): {renumbered[:5]}"),
-        SEGMENT_UNCHANGED.check(
-            not changed,
-            f"changed: {[(n, (a.uri, a.duration), (b.uri, b.duration)) for n, a, b in changed]}",
-        ),
+        NUMBERS_KEPT.check(not renumbered, f"(segment, number before, after): {renumbered[:5]}"),
+        SEGMENT_UNCHANGED.check(not changed, f"changed: {changed[:5]}"),
         REMOVED_FROM_FRONT.check(not missing, f"gone while older ones stay: {missing}"),
         APPENDED_AT_END.check(
             all(n > last_before for n in appended),
@@ -125,14 +153,35 @@ def compare(before: Playlist, after: Playlist) -> list[Check]:
             before.target_duration == after.target_duration,
             f"{before.target_duration} -> {after.target_duration}",
         ),
+        DISCONTINUITY_SEQUENCE_NEVER_DECREASES.check(
+            after.discontinuity_sequence >= before.discontinuity_sequence,
+            f"{before.discontinuity_sequence} -> {after.discontinuity_sequence}",
+        ),
+        DISCONTINUITY_NUMBERS_KEPT.check(
+            not renumbered_discontinuities,
+            f"(media sequence, discontinuity number before, after): "
+            f"{renumbered_discontinuities[:5]}",
+        ),
+        TYPE_UNCHANGED.check(
+            before.playlist_type == after.playlist_type,
+            f"{before.playlist_type} -> {after.playlist_type}",
+        ),
     ]
     if removed:
         checks.append(
             SEQUENCE_TAG_WHEN_REMOVING.check(
-                bool([line for line in after.text.splitlines() if "EXT-X-MEDIA-SEQUENCE" in line]),
-                f"{len(removed)} removed",
+                after.has_media_sequence_tag, f"{len(removed)} removed"
             )
         )
+        if any(s.discontinuity for s in before.segments):
+            checks.append(
+                DISCONTINUITY_TAG_WHEN_REMOVING.check(
+                    after.has_discontinuity_sequence_tag,
+                    f"{len(removed)} removed from a playlist with EXT-X-DISCONTINUITY",
+                )
+            )
+        if before.playlist_type == "EVENT":
+            checks.append(EVENT_KEEPS_ALL.check(False, f"removed {sorted(removed)}"))
         if not after.ended and after.target_duration is not None:
             checks.append(
                 THREE_TARGETS_LEFT.check(
@@ -140,9 +189,19 @@ def compare(before: Playlist, after: Playlist) -> list[Check]:
                     f"{after.duration:.3f} s left, target {after.target_duration} s",
                 )
             )
-    if before.ended:
-        checks.append(ENDED_FINAL.check(before.text == after.text, "the playlist changed"))
+    if before.ended or before.playlist_type == "VOD":
+        rule = ENDED_FINAL if before.ended else VOD_FINAL
+        checks.append(rule.check(before.text == after.text, "the playlist changed"))
     return checks
+
+
+def differences(before: Segment, after: Segment) -> str:
+    """Which of a kept segment's values changed, as `name: before -> after`."""
+    return ", ".join(
+        f"{name}: {getattr(before, name)} -> {getattr(after, name)}"
+        for name in ("uri", "byterange", "duration", "map", "discontinuity", "program_date_time")
+        if getattr(before, name) != getattr(after, name)
+    )
 
 
 def unchanged_before_gone(polls: list[tuple[float, int, str]]) -> float:
