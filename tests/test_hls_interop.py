@@ -1,13 +1,16 @@
-"""The HLS checkers on streams packaged by ffmpeg's own HLS muxer: no false alarm allowed.
+"""The HLS checkers on streams packaged by others: no false alarm allowed.
 
-Live MPEG-TS with a sliding window and deleted segments, watched while ffmpeg writes it; VOD
-with EXT-X-ENDLIST; fMP4 with EXT-X-MAP. Each is served over HTTP and watched as a player
+ffmpeg's HLS muxer in each of its shapes (live MPEG-TS with a sliding window and deleted
+segments, watched while ffmpeg writes it; VOD with EXT-X-ENDLIST; EVENT; fMP4 with EXT-X-MAP;
+byte ranges of one file, TS and fMP4, live and VOD) and GStreamer's hlssink2. Each is served
+over HTTP (aiohttp's static files answer Range requests with 206) and watched as a player
 watches, and must pass every MUST rule (warnings are allowed, and printed).
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +21,7 @@ from aiohttp import web
 
 from support.core.verdict import failures
 from support.harness.polling import eventually
+from support.hls import reloads
 from support.hls.live import LiveReport, watch
 from support.media import ffprobe, fmp4, ts
 from support.media.fixture import fixture_path
@@ -141,6 +145,131 @@ def test_fmp4_served_without_ext_x_map_is_named_not_called_broken_mpeg_ts(tmp_pa
     assert {str(check.rule) for check in report.failures()} == {
         "a segment without EXT-X-MAP is MPEG-TS (fMP4 needs EXT-X-MAP) (MUST, RFC 8216 3.3)"
     }
+
+
+@pytest.mark.parametrize(
+    ("options", "resource"),
+    [
+        ((), "index.ts"),
+        (("-hls_segment_type", "fmp4"), "index.m4s"),
+    ],
+)
+def test_byte_ranges_of_one_file_from_ffmpeg_pass_and_decode(
+    tmp_path: Path, options: tuple[str, ...], resource: str
+) -> None:
+    """-hls_flags single_file: every segment is an EXT-X-BYTERANGE of one resource (fMP4: the
+    initialization section too), fetched as its sub-range."""
+    flags = ("-hls_flags", "single_file", "-hls_playlist_type", "vod")
+    package(tmp_path, *flags, *options).wait(timeout=60)
+    assert (tmp_path / "index.m3u8").read_text().count("#EXT-X-BYTERANGE") == 3
+    report = asyncio.run(watched(tmp_path, seconds=30))
+    judged(report)
+    segments = [d.segment for d in report.segments.values()]
+    assert {s.uri for s in segments} == {resource}
+    assert len({s.byterange for s in segments}) == 3, "each segment is its own sub-range"
+    video, audio = ffprobe.decoded_frames(report.media())
+    assert (video, audio > 0) == (75, True)
+
+
+def live(directory: Path, *options: str, seconds: float, segments: int = 2) -> LiveReport:
+    """Watch what ffmpeg packages live with `options`, once its playlist has `segments`."""
+    process = package(directory, *options, live=True)
+    try:
+        eventually(
+            lambda: assert_segments(directory / "index.m3u8", segments),
+            within=15,
+            what=f"ffmpeg's live playlist ({' '.join(options)})",
+        )
+        return asyncio.run(watched(directory, seconds=seconds))
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.mark.parametrize("segment_type", ["mpegts", "fmp4"])
+def test_a_live_event_playlist_from_ffmpeg_passes_while_it_grows(
+    tmp_path: Path, segment_type: str
+) -> None:
+    report = live(
+        tmp_path, "-hls_playlist_type", "event", "-hls_segment_type", segment_type, seconds=4
+    )
+    judged(report)
+    assert "#EXT-X-PLAYLIST-TYPE:EVENT" in report.last_playlist
+    assert report.reloads >= 3
+    assert min(report.segments) == 0, "an EVENT playlist keeps its first segment"
+
+
+@pytest.mark.parametrize("segment_type", ["mpegts", "fmp4"])
+def test_live_byte_ranges_of_one_growing_file_from_ffmpeg_pass(
+    tmp_path: Path, segment_type: str
+) -> None:
+    """EVENT and single_file: a live playlist of sub-ranges of one file that grows."""
+    report = live(
+        tmp_path,
+        "-hls_playlist_type", "event", "-hls_flags", "single_file",
+        "-hls_segment_type", segment_type,
+        seconds=4,
+    )  # fmt: skip
+    judged(report)
+    assert len({d.segment.uri for d in report.segments.values()}) == 1
+    assert len(report.segments) >= 4
+
+
+def test_ffmpegs_live_window_of_byte_ranges_is_caught_renumbering_its_segments(
+    tmp_path: Path,
+) -> None:
+    """ffmpeg's single_file with a sliding window counts segments in another variable than the
+    media sequence (hlsenc.c: `vs->number++` instead of `vs->sequence++`), so
+    EXT-X-MEDIA-SEQUENCE stays 0 while segments leave the front: each kept segment is renumbered,
+    which RFC 8216 6.2.2 forbids. A true failure from a third-party packager."""
+    report = live(
+        tmp_path, "-hls_list_size", "3", "-hls_flags", "single_file", seconds=3, segments=3
+    )
+    assert "#EXT-X-MEDIA-SEQUENCE:0" in report.last_playlist
+    assert {check.rule for check in report.failures()} == {
+        reloads.NUMBERS_KEPT,
+        reloads.SEGMENT_UNCHANGED,
+    }
+
+
+def assert_segments(path: Path, count: int) -> None:
+    assert path.exists(), "no playlist yet"
+    assert path.read_text().count("#EXTINF") >= count, f"fewer than {count} segments"
+
+
+GSTREAMER = shutil.which("gst-launch-1.0")
+
+
+@pytest.mark.skipif(GSTREAMER is None, reason="GStreamer (gstreamer1.0-tools) is not installed")
+@pytest.mark.parametrize("live", [False, True])
+def test_gstreamer_hlssink2_passes(tmp_path: Path, live: bool) -> None:
+    """A second packager: x264enc and voaacenc into hlssink2's MPEG-TS segments, cut at
+    keyframes (some far shorter than the target duration)."""
+    video = "videotestsrc is-live=true" if live else "videotestsrc num-buffers=100"
+    audio = "audiotestsrc is-live=true" if live else "audiotestsrc num-buffers=190"
+    window = "max-files=8 playlist-length=5" if live else "max-files=0 playlist-length=0"
+    pipeline = (
+        f"{video} ! video/x-raw,format=I420,width=320,height=240,framerate=25/1"
+        f" ! x264enc key-int-max=25 ! h264parse ! hlssink2 name=sink target-duration=1 {window}"
+        f" playlist-location={tmp_path}/index.m3u8 location={tmp_path}/segment%05d.ts"
+        f" {audio} ! audio/x-raw,rate=48000 ! voaacenc ! aacparse ! sink.audio"
+    )
+    process = subprocess.Popen([str(GSTREAMER), "-q", *pipeline.split()], stderr=subprocess.PIPE)
+    try:
+        if live:
+            eventually(
+                lambda: assert_segments(tmp_path / "index.m3u8", 3),
+                within=15,
+                what="hlssink2's live playlist",
+            )
+        else:
+            process.wait(timeout=60)
+        report = asyncio.run(watched(tmp_path, seconds=5))
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    judged(report)
+    assert len(report.segments) >= (5 if live else 4)
 
 
 def encoded(pixel_format: str, profile: str | None = None) -> bytes:

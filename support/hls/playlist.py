@@ -49,9 +49,7 @@ EXTINF_FORMAT = Rule(
 EXTINF_THEN_URI = Rule("every EXTINF is followed by its segment's URI", MUST, "RFC 8216 4.3.2.1")
 URI_HAS_EXTINF = Rule("every segment URI has its EXTINF before it", MUST, "RFC 8216 4.3.2.1")
 BYTERANGE_FORMAT = Rule("EXT-X-BYTERANGE is <n>[@<o>], decimal-integers", MUST, "RFC 8216 4.3.2.2")
-MAP_FORMAT = Rule(
-    "EXT-X-MAP has a quoted URI, and BYTERANGE is a quoted <n>[@<o>]", MUST, "RFC 8216 4.3.2.5"
-)
+MAP_FORMAT = Rule("EXT-X-MAP has a URI, and BYTERANGE is <n>[@<o>]", MUST, "RFC 8216 4.3.2.5")
 KEY_FORMAT = Rule(
     "EXT-X-KEY has METHOD NONE (and nothing else), AES-128 or SAMPLE-AES with a URI", MUST,
     "RFC 8216 4.3.2.4",
