@@ -63,6 +63,13 @@ WITHIN_TARGET = Rule("every EXTINF, rounded, within EXT-X-TARGETDURATION", MUST,
 NO_KEY = Rule("no line of the playlist carries the stream key", MUST, "contract: ingest")
 
 PLAYLIST_TYPES = ("EVENT", "VOD")
+RFC_8216_TAGS = frozenset(
+    "#EXTM3U #EXT-X-VERSION #EXTINF #EXT-X-BYTERANGE #EXT-X-DISCONTINUITY #EXT-X-KEY #EXT-X-MAP"
+    " #EXT-X-PROGRAM-DATE-TIME #EXT-X-DATERANGE #EXT-X-TARGETDURATION #EXT-X-MEDIA-SEQUENCE"
+    " #EXT-X-DISCONTINUITY-SEQUENCE #EXT-X-ENDLIST #EXT-X-PLAYLIST-TYPE #EXT-X-I-FRAMES-ONLY"
+    " #EXT-X-MEDIA #EXT-X-STREAM-INF #EXT-X-I-FRAME-STREAM-INF #EXT-X-SESSION-DATA"
+    " #EXT-X-SESSION-KEY #EXT-X-INDEPENDENT-SEGMENTS #EXT-X-START".split()
+)  # section 4.3
 MULTIVARIANT_TAGS = (
     "#EXT-X-STREAM-INF", "#EXT-X-I-FRAME-STREAM-INF", "#EXT-X-MEDIA", "#EXT-X-SESSION-DATA",
     "#EXT-X-SESSION-KEY",
@@ -331,9 +338,10 @@ def unpaired(lines: list[str]) -> tuple[list[int], list[int]]:
 
 
 def stray_whitespace(line: str) -> bool:
-    """RFC 8216 4.1: whitespace only inside quoted-strings and an EXTINF's title; a comment (a
-    line starting # that is not a tag) is free text."""
-    if line.startswith("#") and not line.startswith("#EXT"):
+    """RFC 8216 4.1: whitespace only inside quoted-strings and an EXTINF's title. Judged on URI
+    lines and the RFC's own tags: a comment is free text, and a tag the RFC does not define has
+    a grammar it does not give (4.1: such tags are ignored)."""
+    if line.startswith("#") and line.partition(":")[0] not in RFC_8216_TAGS:
         return False
     if line.startswith("#EXTINF:"):
         line = line.partition(",")[0]
