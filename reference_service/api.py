@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import time
@@ -14,6 +15,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from psycopg_pool import PoolTimeout
 from redis.exceptions import RedisError
 
+from reference_service import playlists
 from reference_service.domain import (
     LIVE,
     STATUSES,
@@ -249,6 +251,30 @@ async def on_publish_done(request: web.Request) -> web.Response:
     return web.json_response({"status": "ended" if ended else "unchanged"})
 
 
+@routes.get("/hls/{stream_id}/index.m3u8")
+async def playlist(request: web.Request) -> web.Response:
+    """A live stream's media playlist as viewers get it (nginx proxies it here, and serves the
+    file as written when the service does not answer): reference_service/playlists.py."""
+    stream_id, directory = stream_id_of(request), request.app[SETTINGS].hls_dir
+    text = None
+    if directory is not None:
+        text = await asyncio.to_thread(playlists.observe, directory / str(stream_id))
+    if text is None:
+        raise ApiError(404, "not_found", f"no playlist for stream {stream_id}")
+    return web.Response(
+        text=text,
+        content_type="application/vnd.apple.mpegurl",
+        headers={"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"},
+    )
+
+
+def observe_playlist(request: web.Request, stream_id: uuid.UUID) -> None:
+    """Keep the playlist's record of discontinuities while nobody watches (playlists.py)."""
+    directory = request.app[SETTINGS].hls_dir
+    if directory is not None:
+        playlists.observe(directory / str(stream_id))
+
+
 @routes.post("/api/v1/streams/update")
 async def on_update(request: web.Request) -> web.Response:
     """nginx-rtmp on_update, every 2 s per client: a publisher still there keeps its stream
@@ -257,6 +283,8 @@ async def on_update(request: web.Request) -> web.Response:
     if form.get("call") != "update_publish":
         return web.json_response({"status": "ignored"})  # players are not the platform's concern
     client = form.get("clientid")
+    if stream_id is not None:
+        await asyncio.to_thread(observe_playlist, request, stream_id)
     try:
         seen = stream_id is not None and await request.app[PLATFORM].seen(
             stream_id, client if isinstance(client, str) else None

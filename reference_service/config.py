@@ -28,6 +28,7 @@ class Settings:
     kafka_topic: str = "stream_events"
     kafka_partitions: int = 3
     analytics_ready_file: str | None = None
+    hls_dir: Path | None = None  # where the ingest writes HLS; its playlists are served from it
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -63,4 +64,5 @@ class Settings:
             host=environ.get("HOST", "0.0.0.0"),
             port=int(environ.get("PORT", "8000")),
             analytics_ready_file=environ.get("ANALYTICS_READY_FILE"),
+            hls_dir=Path(environ["HLS_DIR"]) if environ.get("HLS_DIR") else None,
         )

@@ -171,6 +171,39 @@ def test_the_good_segments_pass_every_packet_rule() -> None:
     assert failed_rules(ffprobe.check_playable(SEGMENT_0)) == set()
 
 
+# ISO/IEC 13818-1 2.4.3.2: PID 0x1FFF, payload only, stuffing bytes.
+NULL_PACKET = bytes([ts.SYNC, 0x1F, 0xFF, 0x10]) + b"\xff" * 184
+
+
+def two_programs(data: bytes) -> bytes:
+    """The first packet's PAT with a second program entry (program 2 on PID 0x0101) in place of
+    its CRC: the CRC is not checked, the program loop is."""
+    table_at = 5 + data[4]  # past the header and the pointer field
+    length = (data[table_at + 1] & 0x0F) << 8 | data[table_at + 2]
+    end = table_at + 3 + length - 4  # where the CRC starts
+    pat = bytearray(data[:188])
+    pat[end : end + 4] = bytes([0x00, 0x02, 0xE1, 0x01])
+    pat[end + 4 : end + 8] = b"\x00\x00\x00\x00"
+    length += 4
+    pat[table_at + 1] = (pat[table_at + 1] & 0xF0) | (length >> 8)
+    pat[table_at + 2] = length & 0xFF
+    return bytes(pat) + data[188:]
+
+
+def without_frames(data: bytes, first: int, last: int) -> bytes:
+    """The segment with the video PES packets of frames first..last (in stream order) turned
+    into null packets: a hole in the timestamps, continuity counters aside."""
+    video_pid = ts.read(data).video_pid
+    packets = [data[at : at + 188] for at in range(0, len(data), 188)]
+    frame, kept = -1, []
+    for packet in packets:
+        pid = (packet[1] & 0x1F) << 8 | packet[2]
+        if pid == video_pid and packet[1] & 0x40:
+            frame += 1
+        kept.append(NULL_PACKET if pid == video_pid and first <= frame <= last else packet)
+    return b"".join(kept)
+
+
 def corrupt(data: bytes, at: int, value: int) -> bytes:
     return data[:at] + bytes([value]) + data[at + 1 :]
 
@@ -185,6 +218,10 @@ def first_idr_at(data: bytes) -> int:
         (SEGMENT_0[:-100], 1.0, ts.WHOLE_PACKETS),
         (corrupt(SEGMENT_0, 188 * 3, 0x48), 1.0, ts.SYNC_BYTES),
         (SEGMENT_0[376:], 1.0, ts.PAT_AND_PMT),
+        # The PMT before the PAT that names it: a client starting here cannot read it.
+        (SEGMENT_0[188:376] + SEGMENT_0[:188] + SEGMENT_0[376:], 1.0, ts.PMT_AFTER_PAT),
+        (two_programs(SEGMENT_0), 1.0, ts.ONE_PROGRAM),
+        (without_frames(SEGMENT_0, 10, 13), 1.0, ts.NO_HOLE),
         (SEGMENT_0[: 188 * 10] + SEGMENT_0[188 * 11 :], 1.0, ts.CONTINUITY),
         (corrupt(SEGMENT_0, first_idr_at(SEGMENT_0), 0x41), 1.0, KEYFRAME_FIRST),
     ],
@@ -197,7 +234,7 @@ def test_a_broken_segment_fails_its_rule(broken: bytes, extinf: float, rule: Rul
 @pytest.mark.parametrize(
     ("deviant", "extinf", "rule"),
     [
-        (SEGMENT_0[188:376] + SEGMENT_0[:188] + SEGMENT_0[376:], 1.0, ts.PAT_PMT_FIRST),
+        (NULL_PACKET + SEGMENT_0, 1.0, ts.PAT_PMT_FIRST),
         (SEGMENT_0, 2.0, DURATION_MATCHES),
     ],
 )

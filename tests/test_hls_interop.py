@@ -272,6 +272,58 @@ def test_gstreamer_hlssink2_passes(tmp_path: Path, live: bool) -> None:
     assert len(report.segments) >= (5 if live else 4)
 
 
+def test_hevc_from_ffmpeg_fails_only_for_not_being_browser_playable(tmp_path: Path) -> None:
+    """HEVC (stream type 0x24) is valid HLS: its IRAP pictures are keyframes and its timestamps
+    run on. What is wrong for this platform is only that a browser does not decode it."""
+    subprocess.run(
+        [*FFMPEG, "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", "3",
+         "-c:v", "libx265", "-x265-params", "keyint=25:min-keyint=25:log-level=error",
+         "-pix_fmt", "yuv420p",
+         "-f", "hls", "-hls_time", "1", "-hls_playlist_type", "vod",
+         str(tmp_path / "index.m3u8")],
+        check=True,
+    )  # fmt: skip
+    report = asyncio.run(watched(tmp_path, seconds=30))
+    print(report.describe())
+    assert {check.rule for check in report.failures()} == {ffprobe.PLAYABLE_VIDEO}
+    assert all(
+        isinstance(d.timeline, ts.Segment) and d.timeline.video_type == ts.HEVC
+        for d in report.segments.values()
+    )
+
+
+def test_mpeg_ts_with_its_program_tables_in_ext_x_map_passes(tmp_path: Path) -> None:
+    """RFC 8216 3.2: a TS segment may leave its PAT and PMT to the EXT-X-MAP. ffmpeg's VOD,
+    rewritten so: the tables of the first segment become init.ts, and every segment loses
+    its own. Without the map line, the same segments fail for having no PAT and PMT."""
+    package(tmp_path, "-hls_playlist_type", "vod").wait(timeout=60)
+    index = tmp_path / "index.m3u8"
+    segments = sorted(tmp_path.glob("index*.ts"))
+    first = segments[0].read_bytes()
+    pmt_pid = ts.read(first).pmt_pid
+    tables = {ts.PAT_PID, 0x11, pmt_pid}  # the PAT, the SDT and the PMT
+
+    def pid(packet: bytes) -> int:
+        return (packet[1] & 0x1F) << 8 | packet[2]
+
+    (tmp_path / "init.ts").write_bytes(
+        b"".join(p for p in packets(first) if pid(p) in tables)[: 3 * ts.PACKET]
+    )
+    for path in segments:
+        path.write_bytes(b"".join(p for p in packets(path.read_bytes()) if pid(p) not in tables))
+    mapped = index.read_text().replace("#EXT-X-VERSION:3", "#EXT-X-VERSION:6")
+    mapped = mapped.replace("#EXTINF", '#EXT-X-MAP:URI="init.ts"\n#EXTINF', 1)
+    index.write_text(mapped)
+    judged(asyncio.run(watched(tmp_path, seconds=30)))
+    index.write_text(mapped.replace('#EXT-X-MAP:URI="init.ts"\n', ""))
+    report = asyncio.run(watched(tmp_path, seconds=30))
+    assert ts.PAT_AND_PMT in {check.rule for check in report.failures()}
+
+
+def packets(data: bytes) -> list[bytes]:
+    return [data[at : at + ts.PACKET] for at in range(0, len(data), ts.PACKET)]
+
+
 def encoded(pixel_format: str, profile: str | None = None) -> bytes:
     """One second of H.264 + AAC as MPEG-TS, encoded by ffmpeg in the given format."""
     result = subprocess.run(

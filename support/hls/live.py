@@ -54,7 +54,8 @@ class LiveReport:
     checks: list[Check] = field(default_factory=list)
     reloads: int = 0
     segments: dict[int, Downloaded] = field(default_factory=dict)
-    inits: dict[Resource, tuple[bytes, fmp4.Init]] = field(default_factory=dict)
+    # Each EXT-X-MAP's bytes, and what they say when they are fMP4 (None: MPEG-TS tables).
+    inits: dict[Resource, tuple[bytes, fmp4.Init | None]] = field(default_factory=dict)
     last_playlist: str = ""
     urls: list[str] = field(default_factory=list)
 
@@ -158,7 +159,10 @@ async def download(
         if init is None:
             return
         init_data, parsed_init = init
-        checks, timeline = fmp4.check_segment(data, parsed_init, segment.duration)
+        if parsed_init is None:  # MPEG-TS whose PAT and PMT are in the map (RFC 8216 3.2)
+            checks, timeline = ts.check_segment(data, segment.duration, initialization=init_data)
+        else:
+            checks, timeline = fmp4.check_segment(data, parsed_init, segment.duration)
         playable = init_data + data
     report.checks += checks
     if not report.segments:
@@ -176,8 +180,9 @@ async def download(
 
 async def initialization(
     session: aiohttp.ClientSession, base: str, section: Resource, report: LiveReport
-) -> tuple[bytes, fmp4.Init] | None:
-    """The initialization section of an EXT-X-MAP, fetched and judged once per map."""
+) -> tuple[bytes, fmp4.Init | None] | None:
+    """The initialization section of an EXT-X-MAP, fetched and judged once per map: fMP4's
+    'ftyp' and 'moov', or MPEG-TS packets holding the PAT and PMT (judged with each segment)."""
     if section not in report.inits:
         url = f"{base}/{section.uri}"
         report.urls.append(url)
@@ -186,7 +191,10 @@ async def initialization(
         report.checks.append(MAP_SERVED.check(status == 200, f"{section}: {status}"))
         if status != 200:
             return None
-        init = fmp4.read_init(data)
-        report.checks += init.checks
-        report.inits[section] = (data, init)
+        if data.startswith(bytes([ts.SYNC])):
+            report.inits[section] = (data, None)
+        else:
+            init = fmp4.read_init(data)
+            report.checks += init.checks
+            report.inits[section] = (data, init)
     return report.inits[section]

@@ -111,9 +111,9 @@ def compare(before: Playlist, after: Playlist) -> list[Check]:
         if s.resource in numbered_before and numbered_before[s.resource] != s.sequence
     ]
     changed = [
-        (n, differences(old[n], new[n]))
+        (n, difference)
         for n in sorted(old.keys() & new.keys())
-        if old[n] != new[n]
+        if (difference := differences(old[n], new[n]))
     ]
     kept = {s.resource for s in after.segments}
     kept_at = [i for i, s in enumerate(before.segments) if s.resource in kept]
@@ -196,7 +196,8 @@ def compare(before: Playlist, after: Playlist) -> list[Check]:
 
 
 def differences(before: Segment, after: Segment) -> str:
-    """Which of a kept segment's values changed, as `name: before -> after`."""
+    """Which of a kept segment's written values changed, as `name: before -> after` (its
+    discontinuity number follows from the playlist's tags: DISCONTINUITY_NUMBERS_KEPT)."""
     return ", ".join(
         f"{name}: {getattr(before, name)} -> {getattr(after, name)}"
         for name in ("uri", "byterange", "duration", "map", "discontinuity", "program_date_time")

@@ -242,6 +242,7 @@ def service_env(run_dir: Path, ports: Ports) -> dict[str, str]:
         "PUBLIC_API_URL": f"http://127.0.0.1:{ports.service}",
         "PUBLIC_RTMP_URL": f"rtmp://127.0.0.1:{ports.rtmp}/live",
         "PUBLIC_HLS_URL": f"http://127.0.0.1:{ports.hls}/hls",
+        "HLS_DIR": str(run_dir / "nginx" / "hls"),
         "HOST": "127.0.0.1",
         "PORT": str(ports.service),
     }
