@@ -145,6 +145,22 @@ def test_a_playlist_broken_at_one_rule_fails_there(broken: str, rule: Rule) -> N
     assert rule in failed(check_playlist(broken))
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xef\xbb\xbf" + DATED.encode(),  # a byte order mark
+        DATED.replace("10.ts", "10\t.ts").encode(),  # a tab: a control character
+        DATED.replace("10.ts", "10\x00.ts").encode(),
+        DATED.encode("utf-16"),
+        DATED.replace("10.ts", "caf\xe9.ts").encode("latin-1"),
+    ],
+)
+def test_a_playlist_that_is_not_clean_utf_8_fails(body: bytes) -> None:
+    assert rules.check_encoding(DATED.encode()).passed
+    assert rules.check_encoding(DATED.replace("10.ts", "café.ts").encode()).passed
+    assert not rules.check_encoding(body).passed
+
+
 def test_a_date_without_zone_or_milliseconds_is_a_warning() -> None:
     """RFC 8216 4.3.2.6: it SHOULD indicate a time zone and fractional seconds."""
     for vague in ("2026-12-02T09:00:00Z", "2026-12-02T09:00:00.000"):

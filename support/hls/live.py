@@ -23,6 +23,7 @@ from support.hls.playlist import (
     Playlist,
     Resource,
     Segment,
+    check_encoding,
     check_playlist,
     check_response,
 )
@@ -109,6 +110,7 @@ async def watch(
         report.checks += check_response(url, status, content_type)
         if status != 200:
             break
+        report.checks.append(check_encoding(body))
         text = body.decode(errors="replace")
         report.last_playlist = text
         checks = check_playlist(text, secret)

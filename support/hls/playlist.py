@@ -22,6 +22,9 @@ PARSES = Rule("the playlist parses", MUST, "RFC 8216 4")
 SERVED = Rule("the playlist is served (HTTP 200)", MUST, "contract: HLS")
 IDENTIFIABLE = Rule("identifiable as a playlist by its path or Content-Type", MUST, "RFC 8216 4")
 EXTM3U_FIRST = Rule("starts with #EXTM3U", MUST, "RFC 8216 4.3.1.1")
+ENCODING = Rule(
+    "UTF-8, without a byte order mark or control characters but CR and LF", MUST, "RFC 8216 4.1"
+)
 NO_WHITESPACE = Rule(
     "no whitespace but where the grammar allows it (quoted strings, titles, comments)", MUST,
     "RFC 8216 4.1",
@@ -320,6 +323,20 @@ def date_time(text: str) -> datetime:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise PlaylistError(f"EXT-X-PROGRAM-DATE-TIME {text!r} is not a date-time") from None
+
+
+def check_encoding(body: bytes) -> Check:
+    """RFC 8216 4.1: the playlist's bytes, before any decoding hides what they were."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return ENCODING.check(False, f"not UTF-8: {error}")
+    controls = sorted({f"U+{ord(c):04X}" for c in text if ord(c) < 0x20 and c not in "\r\n"})
+    bom = text.startswith("\ufeff")
+    return ENCODING.check(
+        not bom and not controls,
+        ("a byte order mark; " if bom else "") + f"control characters {controls[:5]}",
+    )
 
 
 def check_response(url: str, status: int, content_type: str) -> list[Check]:
