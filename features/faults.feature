@@ -13,7 +13,7 @@ Feature: Faults
     * The database is down: the platform answers that it is unavailable, loses nothing that was
       done before, and recovers by itself.
     * The streaming service restarts: live streams keep their state, counts and peaks; pages
-      reconnect and hear events again.
+      reconnect and hear events again. While it is down, viewers still get the video.
     * The service was down when a broadcaster stopped: the stream is ended within 10 seconds of
       the service's return.
     * The ingest restarts under a broadcaster: the stream ends within 10 seconds, and its key is
@@ -101,6 +101,11 @@ Feature: Faults
       And Ben's page reconnects
       And Dan joins Ada's stream
       Then Ada's stream has 2 viewers and a peak of 2 everywhere
+
+    Scenario: Viewers keep getting the video while the service is down
+      Given Ada's stream can be watched within 5 seconds
+      And the streaming service is down
+      Then Ben still gets new segments of Ada's stream
 
     Scenario: An end the service missed is caught once it is back
       Given the streaming service is down

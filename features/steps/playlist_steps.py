@@ -40,6 +40,25 @@ def watchable_within(context: Context, owner: str, seconds: int) -> None:
     )
 
 
+@then("{viewer:Name} still gets new segments of {owner:Name}'s stream")
+def still_growing(context: Context, viewer: str, owner: str) -> None:
+    """contract: HLS: the video path does not need the service (nginx serves the playlist as
+    written when the service does not answer)."""
+    world = world_of(context)
+    url = world.stream_of(owner).hls_url
+    first = eventually(
+        lambda: world.call(served_segments(world.run.api.session, url)),
+        within=3,
+        what=f"{owner}'s playlist for {viewer}",
+    )
+
+    def a_new_segment() -> None:
+        now = world.call(served_segments(world.run.api.session, url))
+        assert now[-1] != first[-1], f"{viewer} still gets {now[-1]}, the newest before"
+
+    eventually(a_new_segment, within=3, what=f"a new segment of {owner}'s stream for {viewer}")
+
+
 @when("{viewer:Name} watches {owner:Name}'s stream for {seconds:d} seconds")
 def watches(context: Context, viewer: str, owner: str, seconds: int) -> None:
     world = world_of(context)
