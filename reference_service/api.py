@@ -246,7 +246,7 @@ async def on_publish_done(request: web.Request) -> web.Response:
         stream_id, client if isinstance(client, str) else None
     )
     request.app[METRICS].webhook_requests.labels(
-        "publish_done", "ended" if ended else "ignored"
+        "publish_done", "ended" if ended else "unchanged"
     ).inc()
     return web.json_response({"status": "ended" if ended else "unchanged"})
 

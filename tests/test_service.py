@@ -306,6 +306,32 @@ def test_metrics_are_prefixed_and_carry_no_stream_ids(http: Http, target: Target
     ), "a metric carries a stream id"
 
 
+def test_every_webhook_result_counted_is_one_the_contract_names(
+    http: Http, target: Target, ada: tuple[Person, str]
+) -> None:
+    """A publish_done that ends nothing is counted as the result metrics.json names for it."""
+    import urllib.request
+
+    _, token = ada
+    stream = create(http, token)
+    assert publish_done(http, stream, client="nobody")[0] == 200
+    with urllib.request.urlopen(target.metrics_url, timeout=5) as response:
+        text = response.read().decode()
+    contract = json.loads((CONTRACT_DIR / "metrics.json").read_text())["families"]
+    results = contract["nova_streaming_webhook_requests"]["results"]
+    counted = {
+        (sample.labels["call"], sample.labels["result"])
+        for family in text_string_to_metric_families(text)
+        if family.name == "nova_streaming_webhook_requests"
+        for sample in family.samples
+        if sample.name.endswith("_total")
+    }
+    assert ("publish_done", "unchanged") in counted
+    assert {
+        (call, result) for call, result in counted if result not in results.get(call, [])
+    } == set()
+
+
 def test_the_service_serves_the_contract_it_implements(http: Http) -> None:
     status, served = http.call("GET", "/api/v1/openapi.json")
     assert status == 200
