@@ -7,7 +7,8 @@ Feature: Security
   SPECIFICATION:
     * The ingest's calls (publish, end, reports) carry a token only the ingest holds; a call
       without it is refused and changes nothing: no status change, no event.
-    * The stream key appears in no public address, playlist, event or log line of any server.
+    * The stream key appears in no public address, playlist, event or log line of any server,
+      and the ingest's webhook token in no log line.
     * Hostile input to the API is answered with a 4xx JSON error, never a server error.
     * One client cannot lock others out: a connection to the ingest that sends nothing is closed
       within 10 s, and thousands of them leave room for viewers and broadcasters.
@@ -39,10 +40,10 @@ Feature: Security
       And Ada's stream key is in nothing anyone else was given
 
     @embedded
-    Scenario: No server writes Ada's stream key to its logs
+    Scenario: No server writes Ada's stream key or the ingest's token to its logs
       Given Ada has broadcast 2 seconds of video
       When Ada ends the broadcast
-      Then no server's log holds Ada's stream key
+      Then no server's log holds Ada's stream key or the ingest's token
 
   Rule: One client cannot lock out everyone
 

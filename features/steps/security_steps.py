@@ -47,10 +47,11 @@ def forger_refused(context: Context) -> None:
     )
 
 
-@then("no server's log holds {owner:Name}'s stream key")
-def key_in_no_log(context: Context, owner: str) -> None:
+@then("no server's log holds {owner:Name}'s stream key or the ingest's token")
+def secrets_in_no_log(context: Context, owner: str) -> None:
     world = world_of(context)
-    logs, stream = world.run.embedded().logs(), world.stream_of(owner)
+    embedded, stream = world.run.embedded(), world.stream_of(owner)
+    logs = embedded.logs()
 
     def session_logged() -> None:
         assert ingest_logged_session(logs, stream.stream_id), (
@@ -60,6 +61,8 @@ def key_in_no_log(context: Context, owner: str) -> None:
     eventually(session_logged, within=5, what=f"the ingest logging {owner}'s broadcast")
     found = lines_with(logs, stream.stream_key)
     assert not found, "the stream key is in the logs:\n" + "\n".join(found[:10])
+    found = lines_with(logs, embedded.webhook_token)
+    assert not found, "the ingest's webhook token is in the logs:\n" + "\n".join(found[:10])
 
 
 @then("{owner:Name}'s stream key is in nothing anyone else was given")

@@ -174,6 +174,11 @@ class EmbeddedStack:
                 errors.append(f"{name}: {error}")
         return errors
 
+    @property
+    def webhook_token(self) -> str:
+        """The secret nginx-rtmp presents on every webhook call (contract: ingest)."""
+        return (self.run_dir / "keys" / "webhook_token").read_text()
+
     def logs(self) -> dict[str, list[Path]]:
         return {name: list(server.logs) for name, server in self.servers.items()}
 
