@@ -66,8 +66,9 @@ class Hub:
         if room is None or room.viewers.pop(socket, None) is None:
             return
         self.metrics.websocket_connections.dec()
-        if not room.viewers and room.queue.empty() and room.sender:
-            room.sender.cancel()
+        if not room.viewers:  # what is still queued was for nobody
+            if room.sender:
+                room.sender.cancel()
             del self.rooms[stream_id]
 
     def broadcast(

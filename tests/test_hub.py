@@ -65,3 +65,34 @@ def test_a_viewer_that_never_reads_is_disconnected_and_counted_and_the_others_ar
     assert aborted, "the viewer that never reads is still connected"
     assert errors == 1.0, f"nova_streaming_broadcast_errors counted {errors}"
     assert told == EVENTS, f"the reading viewer was told {told} of {EVENTS} events"
+
+
+async def left_with_events_queued() -> tuple[int, bool]:
+    """A viewer leaves while events are still queued for its room, before the sender ran."""
+    loop = asyncio.get_running_loop()
+    arrived: asyncio.Queue[asyncio.Transport] = asyncio.Queue()
+
+    class Accept(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            assert isinstance(transport, asyncio.Transport)
+            arrived.put_nowait(transport)
+
+    server = await loop.create_server(Accept, "127.0.0.1", 0)
+    _, writer = await asyncio.open_connection("127.0.0.1", server.sockets[0].getsockname()[1])
+    hub, stream_id, page = Hub(Metrics()), uuid.uuid4(), web.WebSocketResponse()
+    hub.enter(stream_id, page, await arrived.get())
+    room = hub.rooms[stream_id]
+    hub.broadcast(stream_id, "viewer_count_changed", {"stream_id": str(stream_id)}, 0.0)
+    hub.exit(stream_id, page)
+    await asyncio.sleep(0.05)
+    writer.close()
+    server.close()
+    return len(hub.rooms), room.sender is not None and room.sender.done()
+
+
+def test_a_room_is_removed_when_its_last_viewer_leaves_even_with_events_queued() -> None:
+    """Events queued for a room nobody is in are for nobody: the room and its sender go, or
+    memory grows with every stream ever watched."""
+    rooms, stopped = asyncio.run(left_with_events_queued())
+    assert rooms == 0, "the room outlived its last viewer"
+    assert stopped, "the room's sender still runs"
