@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -157,8 +159,48 @@ async def list_streams(request: web.Request) -> web.Response:
     status = request.query.get("status", LIVE)
     if status not in STATUSES:
         raise ApiError(400, "validation_error", f"status must be one of {', '.join(STATUSES)}")
-    streams = await request.app[PLATFORM].streams.with_status(status)
-    return web.json_response({"streams": [await stream_view(request, s, viewer) for s in streams]})
+    limit = page_size(request.query.get("limit", str(PAGE_SIZE)))
+    after = page_after(request.query.get("cursor"))
+    # One more than the page: whether a next page exists, without a count.
+    streams = await request.app[PLATFORM].streams.with_status(status, limit + 1, after)
+    page, more = streams[:limit], len(streams) > limit
+    return web.json_response(
+        {
+            "streams": [await stream_view(request, s, viewer) for s in page],
+            "next_cursor": cursor_of(page[-1]) if more else None,
+        }
+    )
+
+
+PAGE_SIZE, MAX_PAGE_SIZE = 100, 100
+
+
+def page_size(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE_SIZE:
+        raise ApiError(400, "validation_error", f"limit must be 1 to {MAX_PAGE_SIZE}, not {text!r}")
+    return int(text)
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+CURSOR = re.compile(
+    r"([0-9]{1,16})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+)
+
+
+def cursor_of(stream: Stream) -> str:
+    """Where the page ended: the last stream's creation (microseconds since 1970) and id. Any
+    such pair is a place in the list, so every cursor the OpenAPI pattern allows is valid."""
+    return f"{(stream.created_at - EPOCH) // MICROSECOND}.{stream.id}"
+
+
+def page_after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    if cursor is None:
+        return None
+    match = CURSOR.fullmatch(cursor)
+    if match is None:
+        raise ApiError(400, "validation_error", f"cursor {cursor!r} is not one this API gives")
+    return EPOCH + int(match[1]) * MICROSECOND, uuid.UUID(match[2])
 
 
 @routes.get(f"/api/v1/streams/{STREAM_ID}")

@@ -11,6 +11,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from importlib import resources
 from typing import Any
 
@@ -173,13 +174,18 @@ class Streams:
                 connection, f"SELECT {COLUMNS} FROM streams WHERE id = %s", (stream_id,)
             )
 
-    async def with_status(self, status: str, limit: int = 100) -> list[Stream]:
+    async def with_status(
+        self, status: str, limit: int, after: tuple[datetime, uuid.UUID] | None = None
+    ) -> list[Stream]:
+        """A page of streams with a status, newest first; `after` is the (created_at, id) of the
+        last stream of the previous page (keyset paging: no stream twice, none skipped)."""
+        since = "AND (created_at, id) < (%s, %s) " if after else ""
         async with self.pool.connection() as connection:
             cursor = connection.cursor(row_factory=dict_row)
             await cursor.execute(
-                f"SELECT {COLUMNS} FROM streams WHERE status = %s "
-                "ORDER BY created_at DESC LIMIT %s",
-                (status, limit),
+                f"SELECT {COLUMNS} FROM streams WHERE status = %s {since}"
+                "ORDER BY created_at DESC, id DESC LIMIT %s",
+                (status, *(after or ()), limit),
             )
             return [Stream(**row) for row in await cursor.fetchall()]
 

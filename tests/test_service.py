@@ -158,6 +158,33 @@ def test_client_mistakes_get_honest_json_errors(
     assert body["message"]
 
 
+def test_every_stream_can_be_listed_a_page_at_a_time(http: Http, ada: tuple[Person, str]) -> None:
+    """More than one page of streams: following next_cursor lists each once, newest first.
+    Before, the list stopped at 100 streams with no way to the rest."""
+    _, token = ada
+    created = {create(http, token, f"page test {n}")["stream_id"] for n in range(105)}
+    listed: list[str] = []
+    cursor: str | None = ""
+    pages = 0
+    while cursor is not None:
+        query = "status=preparing&limit=40" + (f"&cursor={cursor}" if cursor else "")
+        status, body = http.call("GET", f"/api/v1/streams?{query}", token=token)
+        assert status == 200, body
+        assert len(body["streams"]) <= 40
+        listed += [s["stream_id"] for s in body["streams"]]
+        cursor, pages = body["next_cursor"], pages + 1
+    assert created <= set(listed), f"{len(created - set(listed))} streams were never listed"
+    assert len(listed) == len(set(listed)), "a stream was listed twice"
+    assert pages >= 3
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "cursor=not-ours"])
+def test_a_bad_page_is_a_client_mistake(http: Http, ada: tuple[Person, str], query: str) -> None:
+    status, body = http.call("GET", f"/api/v1/streams?{query}", token=ada[1])
+    assert status == 400, body
+    assert body["error"] == "validation_error"
+
+
 def test_joining_a_stream_that_is_not_live_is_a_conflict(
     http: Http, ada: tuple[Person, str]
 ) -> None:
