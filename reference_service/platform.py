@@ -17,6 +17,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+import psycopg
+
 from reference_service.domain import (
     LIVE,
     ApiError,
@@ -71,6 +73,19 @@ class Platform:
         return self._locks[stream_id.int % LOCK_STRIPES]
 
     @asynccontextmanager
+    async def _change(self, stream_id: uuid.UUID) -> AsyncIterator[Changes]:
+        """One change to a stream: its lock and a transaction. Redis is written inside it (so a
+        change Redis cannot take is refused) and cannot roll back with PostgreSQL: when the
+        transaction fails, Redis is marked for a rebuild from PostgreSQL (keep_rebuilt)."""
+        async with self._lock(stream_id):
+            try:
+                async with self.streams.changing() as change:
+                    yield change
+            except psycopg.Error:
+                self.viewers.stale = True
+                raise
+
+    @asynccontextmanager
     async def exclusive(self) -> AsyncIterator[None]:
         """No change runs meanwhile (every stripe, in order): for rebuilding Redis."""
         async with AsyncExitStack() as stack:
@@ -103,7 +118,7 @@ class Platform:
     async def publish(
         self, stream_id: uuid.UUID, key: str | None, publisher_id: str | None
     ) -> PublishDecision:
-        async with self._lock(stream_id), self.streams.changing() as change:
+        async with self._change(stream_id) as change:
             refusal = publish_refusal(await change.stream(stream_id), key)
             if refusal:
                 return PublishDecision(False, refusal)
@@ -123,7 +138,7 @@ class Platform:
 
     async def publish_done(self, stream_id: uuid.UUID, publisher_id: str | None) -> bool:
         """End the stream if its own publisher left; False if there was nothing to end."""
-        async with self._lock(stream_id), self.streams.changing() as change:
+        async with self._change(stream_id) as change:
             stream = await change.stream(stream_id)
             if (
                 stream is None
@@ -170,7 +185,7 @@ class Platform:
         """End every live stream the ingest stopped mentioning: its end was missed."""
         ended = []
         for stream_id in await self.streams.unseen_since(UNSEEN_FOR):
-            async with self._lock(stream_id), self.streams.changing() as change:
+            async with self._change(stream_id) as change:
                 stream = await change.stream(stream_id)
                 since = time.perf_counter()
                 live = stream is not None and stream.status == LIVE
@@ -207,7 +222,7 @@ class Platform:
     ) -> Audience:
         """A viewer joins (only a live stream: 409 otherwise) or leaves (of a stream that is not
         live: nothing changes); counted once, the peak kept, the event and projection with it."""
-        async with self._lock(stream_id), self.streams.changing() as change:
+        async with self._change(stream_id) as change:
             stream = await change.stream(stream_id)
             if stream is None:
                 raise ApiError(404, "not_found", f"no stream {stream_id}")

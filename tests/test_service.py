@@ -158,6 +158,44 @@ def test_client_mistakes_get_honest_json_errors(
     assert body["message"]
 
 
+FAIL_AT_COMMIT = """
+CREATE FUNCTION nova_test_refuse() RETURNS trigger LANGUAGE plpgsql AS
+  $$ BEGIN RAISE EXCEPTION 'the test refuses this commit'; END $$;
+CREATE CONSTRAINT TRIGGER nova_test_refuse AFTER INSERT ON viewers
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION nova_test_refuse();
+"""
+
+
+def test_redis_shows_nothing_of_a_join_whose_commit_failed(
+    http: Http, target: Target, store: redis.Redis, issuer: TokenIssuer, ada: tuple[Person, str]
+) -> None:
+    """Redis is written inside the join's transaction; when PostgreSQL then refuses the commit
+    (here a deferred trigger, checked at COMMIT), the join fails and Redis must not
+    keep the viewer PostgreSQL rolled back. Before, it kept it until some later rebuild."""
+    import psycopg
+
+    stream = create(http, ada[1])
+    sid = stream["stream_id"]
+    assert publish(http, stream) == 200
+    with psycopg.connect(target.pg_dsn, autocommit=True) as connection:
+        connection.execute(FAIL_AT_COMMIT)
+        try:
+            status, body = http.call(
+                "POST", f"/api/v1/streams/{sid}/join", token=issuer.token_for(Person("Ben"))
+            )
+        finally:
+            connection.execute("DROP TRIGGER nova_test_refuse ON viewers")
+            connection.execute("DROP FUNCTION nova_test_refuse()")
+    assert status in (500, 503), body  # the database's refusal, not the client's mistake
+    assert row(target, sid)["peak_viewers"] == 0
+
+    def redis_agrees() -> None:
+        assert store.get(f"stream:{sid}:viewers") in (None, "0"), "Redis counts the viewer"
+        assert store.get(f"stream:{sid}:peak") in (None, "0"), "Redis keeps the peak"
+
+    eventually(redis_agrees, within=3, what="Redis repaired from PostgreSQL")
+
+
 def test_every_stream_can_be_listed_a_page_at_a_time(http: Http, ada: tuple[Person, str]) -> None:
     """More than one page of streams: following next_cursor lists each once, newest first.
     Before, the list stopped at 100 streams with no way to the rest."""
