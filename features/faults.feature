@@ -53,19 +53,37 @@ Feature: Faults
 
   Rule: Redis is a copy: while it is down nothing changes, and it is rebuilt when it is back
 
-    Scenario: A join while Redis is down is refused and changes nothing
+    Scenario: A join while Redis is down is refused
       Given Ben has joined Ada's stream
       And the viewer counts store is down
       When Cleo tries to join Ada's stream
       Then Cleo is told the platform is unavailable
       And the platform reports the viewer counts store as failing
 
+    Scenario: A join refused while Redis was down has changed nothing once it is back
+      Given Ben has joined Ada's stream
+      And the viewer counts store is down
+      And the platform's metrics have been read
+      When Cleo tries to join Ada's stream
+      And the viewer counts store comes back
+      Then Ada's stream has 1 viewer and a peak of 1 everywhere
+      And the metrics have changed by:
+        | metric       | change |
+        | viewer joins | 0      |
+      And the platform has published, in order, for Ada's stream:
+        | event          | viewers | peak |
+        | stream.started |         |      |
+        | viewer.joined  | 1       |      |
+
     Scenario: Counts and peaks are rebuilt when Redis comes back empty
       Given Ben has joined Ada's stream
       And Cleo has joined Ada's stream
       And Cleo has left Ada's stream
+      And Dan has created a stream called "Quiet hour"
+      And Dan has gone live
       When the viewer counts store restarts
       Then Ada's stream has 1 viewer and a peak of 2 everywhere
+      And Dan's stream has 0 viewers and a peak of 0 everywhere
 
   Rule: While the database is down the platform says so, and loses nothing
 

@@ -40,8 +40,16 @@ Feature: Many viewers, one truth
 
     Scenario: Joining twice counts once
       Given Ben has joined Ada's stream
+      And the platform's metrics have been read
       When Ben joins Ada's stream again
       Then Ada's stream has 1 viewer and a peak of 1 everywhere
+      And the metrics have changed by:
+        | metric       | change |
+        | viewer joins | 0      |
+      And the platform has published, in order, for Ada's stream:
+        | event          | viewers | peak |
+        | stream.started |         |      |
+        | viewer.joined  | 1       |      |
 
     Scenario: Leaving lowers the count, and the peak stays
       Given Ben has joined Ada's stream

@@ -2,7 +2,8 @@
 
 Each change is one PostgreSQL transaction holding the stream's row lock: the change itself, the
 events that tell of it (the outbox), and Redis's projection of it. If any part fails, nothing of
-it stays and the client is told the platform is unavailable (503). After the commit, the
+it stays in PostgreSQL and the client is told the platform is unavailable (503); Redis, which
+cannot roll back with it, is rebuilt from PostgreSQL (Platform._change). After the commit, the
 WebSocket room hears it and the outbox relay is woken to publish the events.
 """
 

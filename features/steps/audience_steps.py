@@ -77,6 +77,15 @@ def counted_everywhere(context: Context, owner: str, count: int, peak: int) -> N
         assert api == (count, peak), f"the API says {api[0]} viewers, peak {api[1]}"
         redis = (world.run.redis.viewers(stream.stream_id), world.run.redis.peak(stream.stream_id))
         assert redis == (count, peak), f"Redis says {redis[0]} viewers, peak {redis[1]}"
+        live = reply.body["status"] == "live"
+        assert world.run.redis.is_active(stream.stream_id) == live, (
+            f"Redis {'does not list' if live else 'still lists'} the {reply.body['status']}"
+            " stream among the live ones"
+        )
+        row = world.run.postgres.stream(stream.stream_id)
+        assert row is not None, "PostgreSQL has no row for the stream"
+        if not live:  # the contract persists the peak when the stream ends (stores.json)
+            assert row["peak_viewers"] == peak, f"PostgreSQL keeps a peak of {row['peak_viewers']}"
         for watcher in world.audience_of(owner):
             changes = [
                 f
