@@ -11,7 +11,9 @@ Feature: Faults
     * The viewer counts store (Redis) is down: changes are answered as unavailable and change
       nothing. It comes back empty: counts, peaks and live streams are rebuilt within 2 seconds.
     * The database is down: the platform answers that it is unavailable, loses nothing that was
-      done before, and recovers by itself.
+      done before, and recovers by itself as soon as it is back. A broadcaster is never dropped
+      for the outage, however long: the ingest's reports the database could not record are not
+      held against the stream (its publisher may otherwise go unreported for 6 s).
     * The streaming service restarts: live streams keep their state, counts and peaks; pages
       reconnect and hear events again. While it is down, viewers still get the video.
     * The service was down when a broadcaster stopped: the stream is ended within 10 seconds of
@@ -102,6 +104,11 @@ Feature: Faults
       Given the database is down
       When Ben tries to create a stream
       Then Ben is told the platform is unavailable
+
+    Scenario: A broadcast outlives a database outage longer than the platform's own timers
+      Given the database has been down for 8 seconds
+      When the database comes back
+      Then Ada's stream stays live for 8 seconds
 
     Scenario: Nothing is lost when the database restarts, and the platform recovers
       Given Ben has joined Ada's stream

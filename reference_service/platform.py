@@ -69,6 +69,9 @@ class Platform:
         # Streams are never deleted: once seen, a stream exists, and a crowd opening its room
         # does not ask PostgreSQL again (a storm of upgrades exhausted the pool: 503s).
         self._known: set[uuid.UUID] = set()
+        # When the database last failed the reaper or a report of the ingest (time.monotonic):
+        # the reports it could not record must not count against the streams (keep_reaping).
+        self._store_failed_at: float | None = None
 
     def _lock(self, stream_id: uuid.UUID) -> asyncio.Lock:
         return self._locks[stream_id.int % LOCK_STRIPES]
@@ -180,10 +183,19 @@ class Platform:
 
     async def seen(self, stream_id: uuid.UUID, publisher_id: str | None) -> bool:
         """The ingest still carries the stream's publisher (on_update); False: it should not."""
-        return await self.streams.seen(stream_id, publisher_id)
+        try:
+            return await self.streams.seen(stream_id, publisher_id)
+        except Exception:
+            self._store_failed_at = time.monotonic()
+            raise
 
     async def end_unseen(self) -> list[uuid.UUID]:
-        """End every live stream the ingest stopped mentioning: its end was missed."""
+        """End every live stream the ingest stopped mentioning: its end was missed. Not within
+        UNSEEN_FOR of the database failing: the reports it missed meanwhile were the platform's
+        fault, and a broadcaster is never dropped for the platform's outage."""
+        failed_at = self._store_failed_at
+        if failed_at is not None and time.monotonic() - failed_at < UNSEEN_FOR:
+            return []
         ended = []
         for stream_id in await self.streams.unseen_since(UNSEEN_FOR):
             async with self._change(stream_id) as change:
@@ -209,6 +221,7 @@ class Platform:
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # a store is down: the next round tries again
+                self._store_failed_at = time.monotonic()
                 log.debug("cannot look for unseen streams yet: %r", error)
             await asyncio.sleep(REAP_EVERY)
 

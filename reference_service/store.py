@@ -33,6 +33,9 @@ COLUMNS = (
 )
 
 
+RECONNECT_TIMEOUT = 2.0
+
+
 async def open_pool(dsn: str) -> AsyncConnectionPool:
     pool = AsyncConnectionPool(
         dsn,
@@ -41,6 +44,10 @@ async def open_pool(dsn: str) -> AsyncConnectionPool:
         open=False,
         timeout=POOL_TIMEOUT,
         check=AsyncConnectionPool.check_connection,
+        # The pool's own reconnection backs off exponentially (1, 2, 4, 8 s...): after an 8 s
+        # outage it answered 503 for 7 s more. Giving up after 2 s lets each request that finds
+        # no connection try one at once, so the service is back when PostgreSQL is.
+        reconnect_timeout=RECONNECT_TIMEOUT,
     )
     await pool.open(wait=True, timeout=10.0)
     return pool

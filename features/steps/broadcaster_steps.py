@@ -302,9 +302,9 @@ def ended_everywhere(
         broadcast.check_duration(seen.api_duration, "the API (ended_at - started_at)")
 
 
-def assert_still(world: World, name: str, expected: str) -> None:
-    """The stream stays as it was for STILL_FOR seconds: a change the platform makes a moment
-    after the step before (an ingest's notice, a reaper's round) is seen."""
+def assert_still(world: World, name: str, expected: str, seconds: float = STILL_FOR) -> None:
+    """The stream stays as it was for `seconds`: a change the platform makes a moment after the
+    step before (an ingest's notice, a reaper's round) is seen."""
 
     def unchanged() -> None:
         seen = observe(world.run, world.token(name), world.stream_of(name).stream_id)
@@ -315,7 +315,12 @@ def assert_still(world: World, name: str, expected: str) -> None:
             f"active in Redis is wrong: {seen.describe()}"
         )
 
-    throughout(unchanged, until=time.time() + scaled(STILL_FOR), what=f"{name}'s stream {expected}")
+    def answered() -> None:  # a 503 (a store just back) says nothing of the stream's state
+        seen = observe(world.run, world.token(name), world.stream_of(name).stream_id)
+        assert seen.api_status is not None, f"the API does not answer: {seen.describe()}"
+
+    eventually(answered, within=5, what=f"the API answering for {name}'s stream")
+    throughout(unchanged, until=time.time() + scaled(seconds), what=f"{name}'s stream {expected}")
 
 
 @then("{name:Name}'s stream is still ended")
@@ -326,6 +331,11 @@ def still_ended(context: Context, name: str) -> None:
 @then("{name:Name}'s stream is still live")
 def still_live(context: Context, name: str) -> None:
     assert_still(world_of(context), name, "live")
+
+
+@then("{name:Name}'s stream stays live for {seconds:d} seconds")
+def stays_live(context: Context, name: str, seconds: int) -> None:
+    assert_still(world_of(context), name, "live", seconds)
 
 
 @then("{name:Name}'s stream has no video to watch")

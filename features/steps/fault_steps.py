@@ -2,6 +2,8 @@
 # (behave's step and fixture decorators carry no types)
 """Faults: servers under the platform going down and coming back (embedded stack, @fault)."""
 
+import time
+
 from behave import given, then, when
 from behave.runner import Context
 
@@ -18,6 +20,13 @@ def server_down(context: Context, what: str) -> None:
     faults.stop(world.run, what)
     if what == "event broker":
         world.marks.kafka = {}  # it comes back without its topic: read the new one from its start
+
+
+@given("the {what:Server} has been down for {seconds:d} seconds")
+def server_down_for(context: Context, what: str, seconds: int) -> None:
+    """An outage that lasts: the time is the scenario's, not a wait for something to happen."""
+    server_down(context, what)
+    time.sleep(seconds)
 
 
 @when("the {what:Server} comes back")

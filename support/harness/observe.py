@@ -23,7 +23,8 @@ class StreamEverywhere:
     api_ended_at: datetime | None
     db_status: str | None
     active_in_redis: bool
-    listed_live: bool
+    api_answer: str  # "200", or what the API answered instead
+    listed_live: bool | None  # None: the list could not be had
 
     @property
     def api_duration(self) -> float | None:
@@ -32,8 +33,9 @@ class StreamEverywhere:
         return (self.api_ended_at - self.api_started_at).total_seconds()
 
     def describe(self) -> str:
+        api = self.api_status if self.api_answer == "200" else f"answered {self.api_answer}"
         return (
-            f"API {self.api_status} (started {self.api_started_at}, ended {self.api_ended_at}), "
+            f"API {api} (started {self.api_started_at}, ended {self.api_ended_at}), "
             f"database {self.db_status}, active in Redis {self.active_in_redis}, "
             f"listed live {self.listed_live}"
         )
@@ -51,11 +53,16 @@ def observe(run: Run, token: str, stream_id: str) -> StreamEverywhere:
     return StreamEverywhere(
         stream_id=stream_id,
         api_status=body.get("status"),
+        api_answer="200" if reply.status == 200 else reply.describe(),
         api_started_at=moment(body.get("started_at")),
         api_ended_at=moment(body.get("ended_at")),
         db_status=row["status"] if row else None,
         active_in_redis=run.redis.is_active(stream_id),
-        listed_live=stream_id in {s["stream_id"] for s in listing.body["streams"]},
+        listed_live=(
+            stream_id in {s["stream_id"] for s in listing.body["streams"]}
+            if listing.status == 200
+            else None
+        ),
     )
 
 
