@@ -244,17 +244,24 @@ GSTREAMER = shutil.which("gst-launch-1.0")
 @pytest.mark.parametrize("live", [False, True])
 def test_gstreamer_hlssink2_passes(tmp_path: Path, live: bool) -> None:
     """A second packager: x264enc and voaacenc into hlssink2's MPEG-TS segments, cut at
-    keyframes (some far shorter than the target duration)."""
-    video = "videotestsrc is-live=true" if live else "videotestsrc num-buffers=100"
-    audio = "audiotestsrc is-live=true" if live else "audiotestsrc num-buffers=190"
+    keyframes (some far shorter than the target duration). A queue on each branch, or the
+    muxer can wait for video that x264enc's lookahead holds while audio blocks (a deadlock)."""
+    # A finite stream is paced in real time too: unpaced, hlssink2 hung at the end in 5 of 25
+    # runs on this machine (GStreamer 1.22), never paced (0 of 10).
+    count = "" if live else " num-buffers=75"  # 3 s; audio in 40 ms buffers, as long as video
+    video = f"videotestsrc is-live=true{count}"
+    audio = f"audiotestsrc is-live=true samplesperbuffer=1920{count}"
     window = "max-files=8 playlist-length=5" if live else "max-files=0 playlist-length=0"
     pipeline = (
         f"{video} ! video/x-raw,format=I420,width=320,height=240,framerate=25/1"
-        f" ! x264enc key-int-max=25 ! h264parse ! hlssink2 name=sink target-duration=1 {window}"
+        f" ! x264enc key-int-max=25 ! h264parse ! queue ! hlssink2 name=sink target-duration=1"
+        f" {window}"
         f" playlist-location={tmp_path}/index.m3u8 location={tmp_path}/segment%05d.ts"
-        f" {audio} ! audio/x-raw,rate=48000 ! voaacenc ! aacparse ! sink.audio"
+        f" {audio} ! audio/x-raw,rate=48000 ! voaacenc ! aacparse ! queue ! sink.audio"
     )
-    process = subprocess.Popen([str(GSTREAMER), "-q", *pipeline.split()], stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [str(GSTREAMER), "-q", *pipeline.split()], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         if live:
             eventually(
@@ -269,7 +276,7 @@ def test_gstreamer_hlssink2_passes(tmp_path: Path, live: bool) -> None:
         process.terminate()
         process.wait(timeout=10)
     judged(report)
-    assert len(report.segments) >= (5 if live else 4)
+    assert len(report.segments) >= (5 if live else 3)
 
 
 def test_hevc_from_ffmpeg_fails_only_for_not_being_browser_playable(tmp_path: Path) -> None:
