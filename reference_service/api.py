@@ -102,13 +102,13 @@ async def json_body(request: web.Request) -> Any:
         raise ApiError(400, "invalid_json", "the body is not valid JSON") from None
 
 
-def urls(request: web.Request, stream: Stream) -> dict[str, str]:
+def urls(request: web.Request, stream_id: uuid.UUID) -> dict[str, str]:
     settings = request.app[SETTINGS]
     return {
         "rtmp_url": settings.public_rtmp_url,
-        "hls_url": f"{settings.public_hls_url}/{stream.id}/index.m3u8",
+        "hls_url": f"{settings.public_hls_url}/{stream_id}/index.m3u8",
         "ws_url": settings.public_api_url.replace("http", "ws", 1)
-        + f"/api/v1/streams/{stream.id}/ws",
+        + f"/api/v1/streams/{stream_id}/ws",
     }
 
 
@@ -121,7 +121,7 @@ async def stream_view(request: web.Request, stream: Stream, viewer: uuid.UUID) -
         "description": stream.description,
         "category": stream.category,
         "status": stream.status,
-        "hls_url": urls(request, stream)["hls_url"],
+        "hls_url": urls(request, stream.id)["hls_url"],
         "current_viewers": audience.viewers,
         "peak_viewers": audience.peak,
         "created_at": rfc3339(stream.created_at),
@@ -138,7 +138,7 @@ async def create_stream(request: web.Request) -> web.Response:
     creator = request.app[AUTH].user_id(request)
     new = parse_new_stream(await json_body(request))
     stream = await request.app[PLATFORM].create(creator, new)
-    links = urls(request, stream)
+    links = urls(request, stream.id)
     return web.json_response(
         {
             "stream_id": str(stream.id),
@@ -216,7 +216,8 @@ async def join(request: web.Request) -> web.Response:
     platform = request.app[PLATFORM]
     stream_id = stream_id_of(request)
     audience = await platform.join(stream_id, user)
-    links = urls(request, await platform.stream(stream_id))
+    # Built from the id alone: once the join committed, no later read may turn it into a failure.
+    links = urls(request, stream_id)
     return web.json_response(
         {
             "hls_url": links["hls_url"],

@@ -196,6 +196,42 @@ def test_redis_shows_nothing_of_a_join_whose_commit_failed(
     eventually(redis_agrees, within=3, what="Redis repaired from PostgreSQL")
 
 
+HIDE_AT_COMMIT = """
+CREATE FUNCTION nova_test_hide() RETURNS trigger LANGUAGE plpgsql AS
+  $$ BEGIN ALTER TABLE streams RENAME TO nova_test_hidden; RETURN NULL; END $$;
+CREATE CONSTRAINT TRIGGER nova_test_hide AFTER INSERT ON viewers
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION nova_test_hide();
+"""
+
+
+def test_a_committed_join_is_answered_as_done_whatever_fails_after_it(
+    http: Http, target: Target, issuer: TokenIssuer, ada: tuple[Person, str]
+) -> None:
+    """Once PostgreSQL committed a join, its answer says it was done: nothing read after the
+    commit may turn it into an error. Here the commit itself hides the streams table (a
+    deferred trigger), so any read after it fails. Before, the answer re-read the stream and
+    a completed join was answered as a failure (a client then retries a change that was made)."""
+    import psycopg
+
+    stream = create(http, ada[1])
+    sid = stream["stream_id"]
+    assert publish(http, stream) == 200
+    with psycopg.connect(target.pg_dsn, autocommit=True) as connection:
+        connection.execute(HIDE_AT_COMMIT)
+        try:
+            status, body = http.call(
+                "POST", f"/api/v1/streams/{sid}/join", token=issuer.token_for(Person("Cy"))
+            )
+        finally:
+            connection.execute("ALTER TABLE IF EXISTS nova_test_hidden RENAME TO streams")
+            connection.execute("DROP TRIGGER nova_test_hide ON viewers")
+            connection.execute("DROP FUNCTION nova_test_hide()")
+    assert status == 200, body
+    assert body["current_viewers"] == 1
+    assert body["hls_url"].endswith(f"/{sid}/index.m3u8"), body
+    assert row(target, sid)["peak_viewers"] == 1
+
+
 def test_every_stream_can_be_listed_a_page_at_a_time(http: Http, ada: tuple[Person, str]) -> None:
     """More than one page of streams: following next_cursor lists each once, newest first.
     Before, the list stopped at 100 streams with no way to the rest."""
