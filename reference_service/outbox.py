@@ -10,7 +10,8 @@ memory) is told by a marker the relay keeps in the broker itself: a committed of
 consumer group, which such a broker no longer has. The topic may exist again by then (a client's
 metadata request can create it), so its existence proves nothing. The relay then publishes every
 event it has kept (one hour) once more, so the topic holds each event once, in order. Consumers
-count events by `event_id`.
+count events by `event_id`. The broker is asked about its history before every batch; an idle relay
+asks it only until it has found it whole once since the last failure or lost connection.
 """
 
 from __future__ import annotations
@@ -50,10 +51,14 @@ class Relay:
         self.topic = topic
         self.partitions = partitions
         self.metrics = metrics
-        self.admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+        # (confluent-kafka's stubs allow no callback in an AdminClient's configuration)
+        admin: Any = {"bootstrap.servers": bootstrap, "log_level": 0}
+        admin["error_cb"] = self._connection_lost
+        self.admin = AdminClient(admin)
         self.producer: Producer | None = None
         # The kept events were flipped to unsent for this broker; its marker may lag behind.
         self.republished = False
+        self.verified = False  # the broker was found whole, and no failure or loss came since
         self.wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -88,6 +93,7 @@ class Relay:
                 log.warning("the outbox relay could not publish, retrying: %r", error)
                 self._drop_producer()
                 self.republished = False  # the broker may be lost again: check it afresh
+                self.verified = False
                 await asyncio.sleep(RETRY_AFTER)
                 continue
             self.wake.clear()
@@ -95,16 +101,17 @@ class Relay:
                 await asyncio.wait_for(self.wake.wait(), RETRY_AFTER)
 
     async def _publish_waiting(self) -> int:
-        """Publish one batch of unsent events; how many went out. Called for every batch and
-        every idle half second, so a broker that lost its topic is noticed before it is used."""
-        await self._ready()
-        async with self.pool.connection() as connection:
-            cursor = await connection.execute(
-                "SELECT id, stream_id, payload FROM outbox WHERE sent_at IS NULL "
-                "ORDER BY id LIMIT %s",
-                (BATCH,),
-            )
-            rows = await cursor.fetchall()
+        """Publish one batch of unsent events; how many went out. With none, a broker found
+        whole is left alone: an idle relay only reads the outbox. One not yet found whole (at
+        start, after a failure or a lost connection) is asked until it is, events or not."""
+        self.admin.poll(0)  # both serve _connection_lost for what happened meanwhile
+        if self.producer is not None:
+            self.producer.poll(0)
+        rows = await self._unsent()
+        if not rows and self.verified:
+            return 0
+        if await self._ready():  # the kept events were made unsent again: they go first
+            rows = await self._unsent()
         if not rows:
             return 0
         loop = asyncio.get_running_loop()
@@ -119,6 +126,15 @@ class Relay:
         if failures:
             raise RuntimeError(f"the broker did not take {len(failures)} events: {failures[0]}")
         return len(rows)
+
+    async def _unsent(self) -> list[tuple[Any, ...]]:
+        async with self.pool.connection() as connection:
+            cursor = await connection.execute(
+                "SELECT id, stream_id, payload FROM outbox WHERE sent_at IS NULL "
+                "ORDER BY id LIMIT %s",
+                (BATCH,),
+            )
+            return await cursor.fetchall()
 
     def _produce(self, rows: list[tuple[Any, ...]]) -> tuple[list[int], list[str]]:
         """Produce the rows in order and wait for every delivery: the ids the broker took (the
@@ -146,16 +162,38 @@ class Relay:
             failures.append(f"{left} events still waiting after {BROKER_TIMEOUT} s")
         return delivered, failures
 
-    async def _ready(self) -> None:
+    async def _ready(self) -> bool:
         """A producer for a broker that holds the topic and its history; a broker that lost its
-        history gets every kept event again."""
+        history gets every kept event again (then True). The broker is asked before every
+        batch: one that restarted between two batches must be found before the batch goes to
+        it (producing into it first left the idempotent producer stuck for good)."""
         loop = asyncio.get_running_loop()
+        republish = await self._verify(loop)
+        if self.producer is None:
+            self.producer = Producer(
+                {
+                    "bootstrap.servers": self.bootstrap,
+                    "enable.idempotence": True,
+                    "acks": "all",
+                    "linger.ms": 5,
+                    "client.id": "nova-reference-service",
+                    "log_level": 0,
+                    "error_cb": self._connection_lost,
+                }
+            )
+        return republish
+
+    async def _verify(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """The topic is there with its partitions' leaders, and the broker kept its history
+        (else every kept event is made unsent again: True)."""
         await loop.run_in_executor(None, ensure_topic, self.admin, self.topic, self.partitions)
         await loop.run_in_executor(None, self._topic_ready)
+        republish = False
         if not await loop.run_in_executor(None, self._history_kept):
             if self.republished:  # already sent again to this broker: only the marker is missing
                 await loop.run_in_executor(None, self._mark_history)
-                return
+                self.verified = True
+                return False
             async with self.pool.connection() as connection:
                 cursor = await connection.execute(
                     "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL"
@@ -171,22 +209,18 @@ class Relay:
                     await connection.execute(
                         "UPDATE outbox SET sent_at = NULL WHERE sent_at IS NOT NULL"
                     )
+                republish = True
             self.republished = True
             await loop.run_in_executor(None, self._mark_history)
         else:
             self.republished = False
-        if self.producer is not None:
-            return
-        self.producer = Producer(
-            {
-                "bootstrap.servers": self.bootstrap,
-                "enable.idempotence": True,
-                "acks": "all",
-                "linger.ms": 5,
-                "client.id": "nova-reference-service",
-                "log_level": 0,
-            }
-        )
+        self.verified = True
+        return republish
+
+    def _connection_lost(self, error: KafkaError) -> None:
+        """A client lost the broker: it may come back without its history; ask it again."""
+        if error.code() in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN):
+            self.verified = False
 
     def _topic_ready(self) -> None:
         """Every partition of the topic has a leader: a broker just back may not be there yet."""

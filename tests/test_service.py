@@ -7,6 +7,7 @@ so the lifecycle rules are tested here without a publisher; the acceptance suite
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -14,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+import psutil
 import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
@@ -230,6 +232,24 @@ def test_a_committed_join_is_answered_as_done_whatever_fails_after_it(
     assert body["current_viewers"] == 1
     assert body["hls_url"].endswith(f"/{sid}/index.m3u8"), body
     assert row(target, sid)["peak_viewers"] == 1
+
+
+def connections_to(port: int) -> set[int]:
+    """The local ports of every TCP connection to the port, closed ones (TIME_WAIT) included."""
+    return {
+        c.laddr.port for c in psutil.net_connections(kind="tcp") if c.raddr and c.raddr.port == port
+    }
+
+
+def test_an_idle_relay_opens_no_connection_to_the_broker(target: Target) -> None:
+    """With nothing to publish, the relay leaves the broker alone. Before, it opened a fresh
+    consumer (and made two metadata requests) every idle half second: 6 new connections in 3 s."""
+    port = int(target.kafka_bootstrap.rsplit(":", 1)[1])
+    time.sleep(1.0)  # what an earlier test made is published by now
+    before = connections_to(port)
+    time.sleep(3.0)
+    opened = connections_to(port) - before
+    assert not opened, f"{len(opened)} connections to the broker opened in 3 idle seconds"
 
 
 def test_every_stream_can_be_listed_a_page_at_a_time(http: Http, ada: tuple[Person, str]) -> None:
