@@ -320,8 +320,9 @@ def observe_playlist(request: web.Request, stream_id: uuid.UUID) -> None:
 
 @routes.post("/api/v1/streams/update")
 async def on_update(request: web.Request) -> web.Response:
-    """nginx-rtmp on_update, every 2 s per client: a publisher still there keeps its stream
-    live; one whose stream is not live any more is dropped (any answer but 2xx)."""
+    """nginx-rtmp on_update, every 2 s per client from its publish command on: a publisher
+    still there keeps its stream live; one whose publish is still being decided (its stream
+    is preparing) waits; one whose stream is not live any more is dropped (any answer but 2xx)."""
     stream_id, form = await webhook_form(request, "update")
     if form.get("call") != "update_publish":
         return web.json_response({"status": "ignored"})  # players are not the platform's concern
@@ -329,16 +330,19 @@ async def on_update(request: web.Request) -> web.Response:
     if stream_id is not None:
         await asyncio.to_thread(observe_playlist, request, stream_id)
     try:
-        seen = stream_id is not None and await request.app[PLATFORM].seen(
-            stream_id, client if isinstance(client, str) else None
-        )
+        seen = "gone"
+        if stream_id is not None:
+            publisher = client if isinstance(client, str) else None
+            seen = await request.app[PLATFORM].seen(stream_id, publisher)
     except UNAVAILABLE as error:  # cannot tell: never drop a broadcaster for the platform's fault
         log.warning("kept a publisher of %s without checking it: %r", stream_id, error)
         return web.json_response({"status": "unchecked"})
-    request.app[METRICS].webhook_requests.labels("update", "live" if seen else "dropped").inc()
-    if not seen:
+    request.app[METRICS].webhook_requests.labels(
+        "update", "dropped" if seen == "gone" else seen
+    ).inc()
+    if seen == "gone":
         raise ApiError(403, "forbidden", "this publisher's stream is not live")
-    return web.json_response({"status": "live"})
+    return web.json_response({"status": seen})
 
 
 HEARTBEAT = 5.0

@@ -45,6 +45,8 @@ LOCK_STRIPES = 256
 # not mentioned for this long has lost its publisher, also when the service missed on_publish_done.
 UNSEEN_FOR = 6.0
 REAP_EVERY = 1.0
+TICK = 0.25  # seconds between the ticks that tell the service it stalled
+STALLED = 2.0  # seconds a tick may come late before the service counts as stalled
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class Platform:
         # When the database last failed the reaper or a report of the ingest (time.monotonic):
         # the reports it could not record must not count against the streams (keep_reaping).
         self._store_failed_at: float | None = None
+        self._tick = time.monotonic()
 
     def _lock(self, stream_id: uuid.UUID) -> asyncio.Lock:
         return self._locks[stream_id.int % LOCK_STRIPES]
@@ -181,23 +184,39 @@ class Platform:
         self.metrics.streams_ended.inc()
         self.metrics.stream_duration.observe(ended.duration_seconds or 0.0)
 
-    async def seen(self, stream_id: uuid.UUID, publisher_id: str | None) -> bool:
-        """The ingest still carries the stream's publisher (on_update); False: it should not."""
+    async def seen(self, stream_id: uuid.UUID, publisher_id: str | None) -> str:
+        """The ingest still carries the stream's publisher (on_update): live, waiting (its
+        publish is being decided), or gone (the ingest should drop it)."""
         try:
             return await self.streams.seen(stream_id, publisher_id)
         except Exception:
             self._store_failed_at = time.monotonic()
             raise
 
+    def _in_grace(self) -> bool:
+        """Within UNSEEN_FOR of the platform being deaf to the ingest: the database failed, or
+        the service itself stalled (its event loop ran late: the process was stopped)."""
+        now = time.monotonic()
+        if now - self._tick > TICK + STALLED:
+            log.warning("the service stalled for %.1f s; streams get %.0f s to be reported again",
+                        now - self._tick, UNSEEN_FOR)  # fmt: skip
+            self._store_failed_at = now
+        self._tick = now
+        failed_at = self._store_failed_at
+        return failed_at is not None and now - failed_at < UNSEEN_FOR
+
     async def end_unseen(self) -> list[uuid.UUID]:
         """End every live stream the ingest stopped mentioning: its end was missed. Not within
-        UNSEEN_FOR of the database failing: the reports it missed meanwhile were the platform's
-        fault, and a broadcaster is never dropped for the platform's outage."""
-        failed_at = self._store_failed_at
-        if failed_at is not None and time.monotonic() - failed_at < UNSEEN_FOR:
+        UNSEEN_FOR of the platform being deaf to the ingest (_in_grace): the reports it missed
+        meanwhile were its own fault, and a broadcaster is never dropped for the platform's
+        outage. Asked again after the query, since the service can stall while it waits."""
+        if self._in_grace():
+            return []
+        unseen = await self.streams.unseen_since(UNSEEN_FOR)
+        if self._in_grace():
             return []
         ended = []
-        for stream_id in await self.streams.unseen_since(UNSEEN_FOR):
+        for stream_id in unseen:
             async with self._change(stream_id) as change:
                 stream = await change.stream(stream_id)
                 since = time.perf_counter()
@@ -211,19 +230,29 @@ class Platform:
     async def keep_reaping(self) -> None:
         """Three of the ingest's report intervals without a word, and a live stream is ended.
         After a start, every stream first gets that long to be reported again."""
-        await asyncio.sleep(UNSEEN_FOR)
+        clock = asyncio.create_task(self._watch_the_clock(), name="stall-watch")
+        try:
+            await asyncio.sleep(UNSEEN_FOR)
+            while True:
+                try:
+                    for stream_id in await self.end_unseen():
+                        log.warning(
+                            "ended stream %s: the ingest no longer reports its publisher", stream_id
+                        )
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:  # a store is down: the next round tries again
+                    self._store_failed_at = time.monotonic()
+                    log.debug("cannot look for unseen streams yet: %r", error)
+                await asyncio.sleep(REAP_EVERY)
+        finally:
+            clock.cancel()
+
+    async def _watch_the_clock(self) -> None:
+        """Tick every TICK seconds: a tick that comes late is a stall (_in_grace)."""
         while True:
-            try:
-                for stream_id in await self.end_unseen():
-                    log.warning(
-                        "ended stream %s: the ingest no longer reports its publisher", stream_id
-                    )
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # a store is down: the next round tries again
-                self._store_failed_at = time.monotonic()
-                log.debug("cannot look for unseen streams yet: %r", error)
-            await asyncio.sleep(REAP_EVERY)
+            self._in_grace()
+            await asyncio.sleep(TICK)
 
     async def join(self, stream_id: uuid.UUID, user_id: uuid.UUID) -> Audience:
         return await self._audience_change(stream_id, user_id, joining=True)

@@ -208,15 +208,21 @@ class Streams:
             )
             return [(row[0], list(row[1]), int(row[2])) for row in await cursor.fetchall()]
 
-    async def seen(self, stream_id: uuid.UUID, publisher_id: str | None) -> bool:
-        """The ingest says the stream's publisher is still there; False if it is not live."""
+    async def seen(self, stream_id: uuid.UUID, publisher_id: str | None) -> str:
+        """The ingest says the stream's publisher is still there: `live` (noted), `waiting`
+        (the stream is preparing: its publish is still being decided) or `gone`."""
         async with self.pool.connection() as connection:
             cursor = await connection.execute(
                 "UPDATE streams SET last_seen_at = now() WHERE id = %s AND status = %s "
                 "AND publisher_id IS NOT DISTINCT FROM %s",
                 (stream_id, LIVE, publisher_id),
             )
-            return cursor.rowcount == 1
+            if cursor.rowcount == 1:
+                return "live"
+            cursor = await connection.execute(
+                "SELECT 1 FROM streams WHERE id = %s AND status = %s", (stream_id, PREPARING)
+            )
+            return "waiting" if await cursor.fetchone() else "gone"
 
     async def unseen_since(self, seconds: float) -> list[uuid.UUID]:
         """Live streams the ingest has not mentioned for `seconds`: their publisher is gone."""

@@ -18,6 +18,7 @@ FLOORS: list[set[str]] = [
     {"rtmp", "hls", "stores"},  # protocol libraries and store checkers
     {"clients", "stack"},  # the platform's clients (API, viewer, broadcaster); the embedded stack
     {"harness"},  # what scenarios stand on: the world, observations, faults, probes
+    {"chaos"},  # chaos with a history: the workload, the nemesis, the history and its checker
     {"report"},  # Allure and console reporting of a run
     {"tools"},  # runners and command lines: parallel, mutants, soak, crowd, publish, profile
 ]

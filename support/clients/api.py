@@ -17,7 +17,12 @@ REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=10)
 
 
 class ApiUnreachable(RuntimeError):
-    """The service did not answer at all (as opposed to answering with an error)."""
+    """The service did not answer at all (as opposed to answering with an error). `refused`:
+    the connection was refused, so the request was never sent; otherwise it may have been."""
+
+    def __init__(self, message: str, *, refused: bool = False) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,10 @@ class ApiClient:
                 text = await response.text()
                 status = response.status
         except (aiohttp.ClientError, TimeoutError) as error:
-            raise ApiUnreachable(f"{method} {url}: no answer ({error!r})") from None
+            raise ApiUnreachable(
+                f"{method} {url}: no answer ({error!r})",
+                refused=isinstance(error, aiohttp.ClientConnectorError),
+            ) from None
         try:
             body = json.loads(text) if text else None
         except json.JSONDecodeError:

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from support.chaos.checker import Violation
+    from support.chaos.history import History
 
 
 def latency_histogram(seconds: list[float], title: str, marks: dict[str, float]) -> bytes:
@@ -23,6 +28,45 @@ def latency_histogram(seconds: list[float], title: str, marks: dict[str, float])
     axes.set_xlabel("delivery latency (ms)")
     axes.set_ylabel("events delivered")
     axes.set_title(title)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+OUTCOME_COLOURS = {"ok": "#2e8b57", "failed": "#c0392b", "unknown": "#e67e22"}
+
+
+def chaos_timeline(history: History, violations: list[Violation]) -> bytes:
+    """A chaos run at a glance: each server's faults as bars, each actor's operations as dots
+    coloured by outcome, and a red line at every operation a violation names."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    servers = sorted({f.server for f in history.faults})
+    actors = sorted({op.actor for op in history.ops})
+    rows = servers + actors
+    figure = Figure(figsize=(12, 0.35 * len(rows) + 1.5), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.subplots()
+    t0 = history.began
+    for fault in history.faults:
+        healed = fault.healed if fault.healed is not None else history.ended or fault.began
+        colour = {"kill": "#7f8c8d", "pause": "#8e44ad", "restart": "#34495e"}[fault.action]
+        axes.barh(rows.index(fault.server), max(healed - fault.began, 0.2), left=fault.began - t0,
+                  color=colour, height=0.6)  # fmt: skip
+    for outcome, colour in OUTCOME_COLOURS.items():
+        ops = [op for op in history.ops if op.outcome == outcome]
+        axes.scatter([op.invoked - t0 for op in ops], [rows.index(op.actor) for op in ops],
+                     s=8, color=colour, label=outcome)  # fmt: skip
+    for violation in violations:
+        for op in violation.ops[:3]:
+            axes.axvline(op.invoked - t0, color="#c0392b", linewidth=0.6, alpha=0.5)
+    axes.set_yticks(range(len(rows)), rows, fontsize=8)
+    axes.set_xlabel("seconds since the run began (bars: kill grey, pause purple, restart dark)")
+    axes.set_title(f"chaos, seed {history.seed}: {len(history.ops)} operations, "
+                   f"{len(history.faults)} faults, {len(violations)} violations")  # fmt: skip
+    axes.legend(loc="upper right", fontsize=8)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")

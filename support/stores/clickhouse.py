@@ -25,6 +25,8 @@ FROM {table}
 WHERE stream_id = %(stream_id)s
 """
 
+EVENT_IDS = "SELECT DISTINCT stream_id, event_id FROM {table} WHERE stream_id IN %(ids)s"
+
 # Rows with a secret in a column the contract names.
 HOLDING = """
 SELECT count() FROM {table}
@@ -72,6 +74,19 @@ class ClickHouseChecker:
     def stream(self, stream_id: str) -> StreamAnalytics:
         row = self._first_row(summary_query(), {"stream_id": stream_id})
         return StreamAnalytics(*(int(value) for value in row))
+
+    def event_ids(self, stream_ids: set[str]) -> dict[str, set[str]]:
+        """The ids of the events held for each of the streams (a row stored twice counts once)."""
+        query = EVENT_IDS.format(table=stores()["clickhouse"]["table"])
+        client = clickhouse_client(self.url, QUERY_TIMEOUT)
+        try:
+            rows = client.execute(query, {"ids": tuple(sorted(stream_ids))})
+        finally:
+            client.disconnect()
+        found: dict[str, set[str]] = {stream: set() for stream in stream_ids}
+        for stream, event_id in rows:
+            found.setdefault(str(stream), set()).add(str(event_id))
+        return found
 
     def rows_holding(self, secret: str) -> int:
         """How many rows hold `secret` in a column the contract names."""
