@@ -127,6 +127,12 @@ Feature: Faults
       And Dan joins Ada's stream
       Then Ada's stream has 2 viewers and a peak of 2 everywhere
 
+    Scenario: A broadcast outlives the service being down longer than the ingest's report interval
+      Given the streaming service has been down for 5 seconds
+      When the streaming service comes back
+      Then Ada's broadcast carries on
+      And Ada's stream stays live for 7 seconds
+
     Scenario: Viewers keep getting the video while the service is down
       Given Ada's stream can be watched within 5 seconds
       And the streaming service is down

@@ -37,6 +37,7 @@ class Ports:
     clickhouse_tcp: int
     clickhouse_http: int
     service: int
+    reports: int  # nginx's listener for the ingest's own reports (on_update)
 
 
 def render(template: str, **values: object) -> str:
@@ -77,6 +78,7 @@ def nginx(run_dir: Path, ports: Ports) -> Server:
             tmp_dir=home / "tmp",
             rtmp_listen=f"127.0.0.1:{ports.rtmp}",
             http_listen=f"127.0.0.1:{ports.hls}",
+            report_listen=f"127.0.0.1:{ports.reports}",
             webhook_base=f"http://127.0.0.1:{ports.service}",
             webhook_token=(run_dir / "keys" / "webhook_token").read_text(),
         )
@@ -88,7 +90,7 @@ def nginx(run_dir: Path, ports: Ports) -> Server:
         url=f"http://127.0.0.1:{ports.hls}/healthz",
         log=home / "logs" / "stdout.log",
         extra_logs=[home / "logs" / log for log in ("error.log", "rtmp_access.log", "access.log")],
-        ports=[ports.rtmp, ports.hls],
+        ports=[ports.rtmp, ports.hls, ports.reports],
         # Fast shutdown: a graceful one waits for live RTMP publishers to leave, which they never
         # do; a broadcaster's connection dropping is what the platform must handle anyway.
         stop_signal=signal.SIGTERM,
