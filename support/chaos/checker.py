@@ -73,12 +73,11 @@ def only_503(history: History, _: Observed) -> Iterable[Violation]:
         if op.status != 503:
             yield Violation("only 503", f"answered {op.status}, not 503", (op,), around)
             continue
-        excused = [
-            f
-            for f in around + tuple(history.faults_around(op.invoked, op.invoked, 0.0))
-            if f.server in ANSWER_503
+        excused = any(
+            f.server in ANSWER_503
             and f.overlaps(op.invoked, op.completed or op.invoked, STORE_RECOVERY + SLACK)
-        ]
+            for f in history.faults
+        )
         if not excused:
             nearby = tuple(history.faults_around(op.invoked, op.invoked, 10.0))
             yield Violation("503 only in an outage", "503 with every store up", (op,), nearby)
@@ -290,10 +289,12 @@ def end_deadline(left: float, faults: list[Fault]) -> float:
 
 
 def recovered(history: History, _: Observed) -> Iterable[Violation]:
-    """After the last fault, the platform reports itself healthy within RECOVERY."""
+    """Once the workload stopped and the last fault healed, the platform reports itself healthy
+    within RECOVERY."""
     checks = history.of("health")
     healthy = [op for op in checks if op.outcome == OK]
-    bound = history.last_heal() + RECOVERY
+    asked = checks[0].invoked if checks else history.began  # when the run's workload stopped
+    bound = max(history.last_heal(), asked) + RECOVERY
     if not healthy or (healthy[0].completed or float("inf")) > bound:
         yield Violation(
             "back after the last fault",
