@@ -101,14 +101,21 @@ def run(settings: Settings) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
 
-    ensure_topic(
-        AdminClient({"bootstrap.servers": settings.kafka_bootstrap}),
-        settings.kafka_topic,
-        settings.kafka_partitions,
-    )
     clickhouse = Client.from_url(settings.clickhouse_url)
-    for statement in DDL:
-        clickhouse.execute(statement)
+    while True:  # a consumer started while a store is down waits for it
+        try:
+            ensure_topic(
+                AdminClient({"bootstrap.servers": settings.kafka_bootstrap}),
+                settings.kafka_topic,
+                settings.kafka_partitions,
+            )
+            for statement in DDL:
+                clickhouse.execute(statement)
+            break
+        except Exception as error:
+            log.warning("cannot start consuming yet, retrying: %r", error)
+            if stopping.wait(RETRY_AFTER):
+                return 0
     lost = threading.Event()  # every broker went away, or the topic did: assign afresh
     consumer = consumer_for(settings, lost)
     while not assign(consumer, settings.kafka_topic):

@@ -643,3 +643,17 @@ def test_every_pooled_redis_connection_works_again_after_redis_restarts(
     with ThreadPoolExecutor(len(streams)) as pool:
         ends = list(pool.map(lambda s: publish_done(http, s), streams))
     assert [status for status, _ in ends] == [200] * len(streams), ends
+
+
+def test_the_analytics_consumer_starts_while_clickhouse_is_down(stack: EmbeddedStack) -> None:
+    """A consumer (re)started while its store is down waits for it. Before, its first DDL
+    statement failed, it exited with code 1 and stayed down for good (found by `make chaos`)."""
+    stack.stop_server("analytics")
+    stack.stop_server("clickhouse")
+    with ThreadPoolExecutor(1) as pool:
+        started = pool.submit(stack.start_server, "analytics")
+        time.sleep(2.0)
+        assert not started.done() or started.exception() is None, started.exception()
+        stack.start_server("clickhouse")
+        started.result(timeout=30)
+    assert stack.servers["analytics"].running()

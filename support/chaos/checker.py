@@ -303,6 +303,13 @@ def recovered(history: History, _: Observed) -> Iterable[Violation]:
         )
 
 
+def servers_stay_up(history: History, _: Observed) -> Iterable[Violation]:
+    """A server stops only when the nemesis stops it, and starts again when it is told to."""
+    for op in history.of("crash"):
+        yield Violation("servers stay up", op.detail, (op,),
+                        tuple(history.faults_around(op.invoked - 10.0, op.invoked)))  # fmt: skip
+
+
 RULES: tuple[Callable[[History, Observed], Iterable[Violation]], ...] = (
     only_503,
     exactly_once,
@@ -310,4 +317,5 @@ RULES: tuple[Callable[[History, Observed], Iterable[Violation]], ...] = (
     audience,
     broadcasts,
     recovered,
+    servers_stay_up,
 )

@@ -16,7 +16,7 @@ import signal
 import time
 from dataclasses import dataclass
 
-from support.chaos.history import Fault, History
+from support.chaos.history import OK, Fault, History
 from support.stack import EmbeddedStack
 
 SERVERS = ("postgres", "redis", "kafka", "clickhouse", "nginx", "service", "analytics")
@@ -75,11 +75,31 @@ class Nemesis:
                 await asyncio.sleep(planned.duration)
                 self._signal(server, signal.SIGCONT)
             else:
-                await asyncio.to_thread(self.stack.stop_server, server)
+                await self._stop(server)
                 await asyncio.sleep(planned.duration)
-                await asyncio.to_thread(self.stack.start_server, server)
+                await self._start(server)
         finally:
             fault.healed = time.time()
+
+    async def _stop(self, server: str) -> None:
+        """Stop it; one that had already exited by itself is recorded as a crash."""
+        try:
+            await asyncio.to_thread(self.stack.stop_server, server)
+        except Exception as error:
+            crash = self.history.invoke("nemesis", "crash", None)
+            self.history.complete(crash, OK, detail=f"{server}: {error}"[:300])
+
+    async def _start(self, server: str) -> None:
+        """Start it; one that does not start is recorded and tried again until it does."""
+        while True:
+            try:
+                await asyncio.to_thread(self.stack.start_server, server)
+            except Exception as error:
+                failed = self.history.invoke("nemesis", "crash", None)
+                self.history.complete(failed, OK, detail=f"{server} did not start: {error}"[:300])
+                await asyncio.sleep(1.0)
+            else:
+                return
 
     def _signal(self, server: str, sig: signal.Signals) -> None:
         pid = self.stack.servers[server].pid
