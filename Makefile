@@ -9,7 +9,7 @@ ifeq ($(TARGET),compose)
 TARGET_ENV := env $(shell grep -v '^\#' compose/suite.env | xargs)
 endif
 
-.PHONY: bootstrap accept test lint typecheck deploy-check unit stack report compose-keys soak mutants load bench clean
+.PHONY: bootstrap accept test lint typecheck deploy-check unit stack report compose-keys soak mutants chaos chaos-short load bench clean
 N ?= 20
 
 bootstrap:
@@ -41,6 +41,7 @@ unit: bootstrap
 TEST_JOBS ?= 4
 test: lint typecheck deploy-check unit
 	$(MAKE) accept JOBS=$(TEST_JOBS)
+	$(MAKE) chaos-short
 
 # The HTML report of the last run (needs Java, which the Allure command line runs on).
 report: bootstrap
@@ -66,6 +67,17 @@ soak: bootstrap
 # the repository; its scenario must fail at the Then it names (docs/mutants.md).
 mutants: bootstrap
 	$(BIN)/python -m support.tools.mutants --jobs 2 --record docs/mutants.md
+
+# Chaos with a history (docs/reliability.md): a workload on a fresh embedded stack while a
+# nemesis drawn from SEED kills, pauses and restarts its servers; a checker proves the contract
+# over the whole history. make chaos MINUTES=30 SEED=7; CI runs two short ones (chaos-short).
+SEED ?= 1
+MINUTES ?= 2
+chaos: bootstrap
+	$(BIN)/python -m support.tools.chaos --seed $(SEED) --minutes $(MINUTES)
+
+chaos-short: bootstrap
+	$(BIN)/python -m support.tools.chaos --seed 1 --seed 2 --minutes 1
 
 # A crowd of viewers on Locust: a master and WORKERS worker processes (docs/running.md).
 VIEWERS ?= 1000

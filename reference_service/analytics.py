@@ -91,6 +91,27 @@ def row(message: Message) -> tuple[Any, ...] | None:
         return None
 
 
+def prepared(settings: Settings, stopping: threading.Event) -> Client | None:
+    """The topic and the analytics table, made ready; a consumer started while a store is
+    down waits for it (None: told to stop meanwhile)."""
+    clickhouse = Client.from_url(settings.clickhouse_url)
+    while True:
+        try:
+            ensure_topic(
+                AdminClient({"bootstrap.servers": settings.kafka_bootstrap}),
+                settings.kafka_topic,
+                settings.kafka_partitions,
+            )
+            for statement in DDL:
+                clickhouse.execute(statement)
+        except Exception as error:
+            log.warning("cannot start consuming yet, retrying: %r", error)
+            if stopping.wait(RETRY_AFTER):
+                return None
+        else:
+            return clickhouse
+
+
 def run(settings: Settings) -> int:
     stopping = threading.Event()
 
@@ -101,21 +122,9 @@ def run(settings: Settings) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
 
-    clickhouse = Client.from_url(settings.clickhouse_url)
-    while True:  # a consumer started while a store is down waits for it
-        try:
-            ensure_topic(
-                AdminClient({"bootstrap.servers": settings.kafka_bootstrap}),
-                settings.kafka_topic,
-                settings.kafka_partitions,
-            )
-            for statement in DDL:
-                clickhouse.execute(statement)
-            break
-        except Exception as error:
-            log.warning("cannot start consuming yet, retrying: %r", error)
-            if stopping.wait(RETRY_AFTER):
-                return 0
+    clickhouse = prepared(settings, stopping)
+    if clickhouse is None:
+        return 0
     lost = threading.Event()  # every broker went away, or the topic did: assign afresh
     consumer = consumer_for(settings, lost)
     while not assign(consumer, settings.kafka_topic):

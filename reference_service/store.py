@@ -53,6 +53,10 @@ async def open_pool(dsn: str) -> AsyncConnectionPool:
     return pool
 
 
+# The ingest's last word on a live stream: its go-live (streams) or its latest report (reports).
+LAST_SEEN = "greatest(s.last_seen_at, r.seen_at)"
+
+
 async def migrate(pool: AsyncConnectionPool) -> list[str]:
     """Apply pending migrations in name order, under a lock; safe on every start."""
     scripts = sorted(
@@ -114,9 +118,9 @@ class Changes:
         await self.connection.execute("DELETE FROM viewers WHERE stream_id = %s", (stream_id,))
         return await one(
             self.connection,
-            f"UPDATE streams SET status = %s, "
-            f"ended_at = CASE WHEN %s THEN coalesce(last_seen_at, now()) ELSE now() END "
-            f"WHERE id = %s AND status = %s RETURNING {COLUMNS}",
+            f"UPDATE streams s SET status = %s, ended_at = CASE WHEN %s THEN coalesce("
+            f"(SELECT {LAST_SEEN} FROM reports r WHERE r.stream_id = s.id), s.last_seen_at, "
+            f"now()) ELSE now() END WHERE id = %s AND status = %s RETURNING {COLUMNS}",
             (ENDED, missed, stream_id, LIVE),
         )
 
@@ -210,26 +214,30 @@ class Streams:
 
     async def seen(self, stream_id: uuid.UUID, publisher_id: str | None) -> str:
         """The ingest says the stream's publisher is still there: `live` (noted), `waiting`
-        (the stream is preparing: its publish is still being decided) or `gone`."""
+        (the stream is preparing: its publish is still being decided) or `gone`. Neither the
+        read nor the note waits for a change that holds the stream's row."""
         async with self.pool.connection() as connection:
             cursor = await connection.execute(
-                "UPDATE streams SET last_seen_at = now() WHERE id = %s AND status = %s "
-                "AND publisher_id IS NOT DISTINCT FROM %s",
-                (stream_id, LIVE, publisher_id),
+                "SELECT status, publisher_id FROM streams WHERE id = %s", (stream_id,)
             )
-            if cursor.rowcount == 1:
-                return "live"
-            cursor = await connection.execute(
-                "SELECT 1 FROM streams WHERE id = %s AND status = %s", (stream_id, PREPARING)
+            row = await cursor.fetchone()
+            if row is None or row[0] == ENDED or (row[0] == LIVE and row[1] != publisher_id):
+                return "gone"
+            if row[0] == PREPARING:
+                return "waiting"
+            await connection.execute(
+                "INSERT INTO reports (stream_id, seen_at) VALUES (%s, now()) "
+                "ON CONFLICT (stream_id) DO UPDATE SET seen_at = excluded.seen_at",
+                (stream_id,),
             )
-            return "waiting" if await cursor.fetchone() else "gone"
+            return "live"
 
     async def unseen_since(self, seconds: float) -> list[uuid.UUID]:
         """Live streams the ingest has not mentioned for `seconds`: their publisher is gone."""
         async with self.pool.connection() as connection:
             cursor = await connection.execute(
-                "SELECT id FROM streams WHERE status = %s "
-                "AND last_seen_at < now() - make_interval(secs => %s)",
+                f"SELECT s.id FROM streams s LEFT JOIN reports r ON r.stream_id = s.id "
+                f"WHERE s.status = %s AND {LAST_SEEN} < now() - make_interval(secs => %s)",
                 (LIVE, seconds),
             )
             return [row[0] for row in await cursor.fetchall()]
