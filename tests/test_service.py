@@ -13,9 +13,11 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, LiteralString, TypeVar
 
 import psutil
 import pytest
@@ -162,12 +164,26 @@ def test_client_mistakes_get_honest_json_errors(
     assert body["message"]
 
 
-FAIL_AT_COMMIT = """
-CREATE FUNCTION nova_test_refuse() RETURNS trigger LANGUAGE plpgsql AS
-  $$ BEGIN RAISE EXCEPTION 'the test refuses this commit'; END $$;
-CREATE CONSTRAINT TRIGGER nova_test_refuse AFTER INSERT ON viewers
-  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION nova_test_refuse();
-"""
+@contextmanager
+def at_commit(target: Target, action: LiteralString, *undo: LiteralString) -> Iterator[None]:
+    """For the block, a deferred trigger runs `action` when a join commits (checked at COMMIT,
+    after every statement of the join); `undo` puts right what it did."""
+    import psycopg
+
+    with psycopg.connect(target.pg_dsn, autocommit=True) as connection:
+        connection.execute(
+            "CREATE FUNCTION nova_test_at_commit() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN " + action + "; RETURN NULL; END $$; "
+            "CREATE CONSTRAINT TRIGGER nova_test_at_commit AFTER INSERT ON viewers "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION nova_test_at_commit();"
+        )
+        try:
+            yield
+        finally:
+            for statement in undo:
+                connection.execute(statement)
+            connection.execute("DROP TRIGGER nova_test_at_commit ON viewers")
+            connection.execute("DROP FUNCTION nova_test_at_commit()")
 
 
 def test_redis_shows_nothing_of_a_join_whose_commit_failed(
@@ -176,20 +192,13 @@ def test_redis_shows_nothing_of_a_join_whose_commit_failed(
     """Redis is written inside the join's transaction; when PostgreSQL then refuses the commit
     (here a deferred trigger, checked at COMMIT), the join fails and Redis must not
     keep the viewer PostgreSQL rolled back. Before, it kept it until some later rebuild."""
-    import psycopg
-
     stream = create(http, ada[1])
     sid = stream["stream_id"]
     assert publish(http, stream) == 200
-    with psycopg.connect(target.pg_dsn, autocommit=True) as connection:
-        connection.execute(FAIL_AT_COMMIT)
-        try:
-            status, body = http.call(
-                "POST", f"/api/v1/streams/{sid}/join", token=issuer.token_for(Person("Ben"))
-            )
-        finally:
-            connection.execute("DROP TRIGGER nova_test_refuse ON viewers")
-            connection.execute("DROP FUNCTION nova_test_refuse()")
+    with at_commit(target, "RAISE EXCEPTION 'the test refuses this commit'"):
+        status, body = http.call(
+            "POST", f"/api/v1/streams/{sid}/join", token=issuer.token_for(Person("Ben"))
+        )
     assert status in (500, 503), body  # the database's refusal, not the client's mistake
     assert row(target, sid)["peak_viewers"] == 0
 
@@ -200,14 +209,6 @@ def test_redis_shows_nothing_of_a_join_whose_commit_failed(
     eventually(redis_agrees, within=3, what="Redis repaired from PostgreSQL")
 
 
-HIDE_AT_COMMIT = """
-CREATE FUNCTION nova_test_hide() RETURNS trigger LANGUAGE plpgsql AS
-  $$ BEGIN ALTER TABLE streams RENAME TO nova_test_hidden; RETURN NULL; END $$;
-CREATE CONSTRAINT TRIGGER nova_test_hide AFTER INSERT ON viewers
-  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION nova_test_hide();
-"""
-
-
 def test_a_committed_join_is_answered_as_done_whatever_fails_after_it(
     http: Http, target: Target, issuer: TokenIssuer, ada: tuple[Person, str]
 ) -> None:
@@ -215,21 +216,14 @@ def test_a_committed_join_is_answered_as_done_whatever_fails_after_it(
     commit may turn it into an error. Here the commit itself hides the streams table (a
     deferred trigger), so any read after it fails. Before, the answer re-read the stream and
     a completed join was answered as a failure (a client then retries a change that was made)."""
-    import psycopg
-
     stream = create(http, ada[1])
     sid = stream["stream_id"]
     assert publish(http, stream) == 200
-    with psycopg.connect(target.pg_dsn, autocommit=True) as connection:
-        connection.execute(HIDE_AT_COMMIT)
-        try:
-            status, body = http.call(
-                "POST", f"/api/v1/streams/{sid}/join", token=issuer.token_for(Person("Cy"))
-            )
-        finally:
-            connection.execute("ALTER TABLE IF EXISTS nova_test_hidden RENAME TO streams")
-            connection.execute("DROP TRIGGER nova_test_hide ON viewers")
-            connection.execute("DROP FUNCTION nova_test_hide()")
+    hide = "ALTER TABLE streams RENAME TO nova_test_hidden"
+    with at_commit(target, hide, "ALTER TABLE IF EXISTS nova_test_hidden RENAME TO streams"):
+        status, body = http.call(
+            "POST", f"/api/v1/streams/{sid}/join", token=issuer.token_for(Person("Cy"))
+        )
     assert status == 200, body
     assert body["current_viewers"] == 1
     assert body["hls_url"].endswith(f"/{sid}/index.m3u8"), body
