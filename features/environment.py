@@ -24,6 +24,7 @@ from support.clients.api import STREAM_ACTIONS, ApiClient
 from support.core.limits import allow_open_files
 from support.core.loop import RunLoop
 from support.core.target import configured
+from support.harness import netcut
 from support.harness.faults import SERVERS
 from support.harness.identity import TokenIssuer
 from support.harness.phrases import one_of
@@ -137,7 +138,21 @@ def player_page(context: Context) -> Iterator[PlayerPage]:
     context.run.loop.run(page.close())
 
 
-FIXTURES = {"fault": embedded_stack_only, "embedded": embedded_stack_only, "browser": player_page}
+@fixture
+def network_cut(context: Context) -> Iterator[None]:
+    """@netcut scenarios make a broadcaster's network vanish with the kernel's firewall."""
+    reason = netcut.why_not()
+    if reason:
+        context.scenario.skip(f"this scenario cuts a connection silently, and here {reason}")
+    yield
+
+
+FIXTURES = {
+    "fault": embedded_stack_only,
+    "embedded": embedded_stack_only,
+    "browser": player_page,
+    "netcut": network_cut,
+}
 
 
 def before_scenario(context: Context, scenario: Scenario) -> None:

@@ -17,9 +17,12 @@ Feature: Faults
     * The streaming service restarts: live streams keep their state, counts and peaks; pages
       reconnect and hear events again. While it is down, viewers still get the video.
     * The service was down when a broadcaster stopped: the stream is ended within 10 seconds of
-      the service's return.
+      the service's return, or interrupted if it has a reconnect window (and its key brings it
+      back); an interrupted stream is ended at most 2 seconds after its window, counted from
+      the ingest's last report of its publisher.
     * The ingest restarts under a broadcaster: the stream ends within 10 seconds, and its key is
-      refused afterwards (an ended stream is final; a new broadcast needs a new stream).
+      refused afterwards (an ended stream is final; a new broadcast needs a new stream). With a
+      reconnect window, it is interrupted within 10 seconds instead, and the key brings it back.
     * The analytics store is down for a while: the analytics catch up once it is back, each event
       once.
 
@@ -144,7 +147,25 @@ Feature: Faults
       And the streaming service comes back
       Then Ada's stream is ended by the platform within 10 seconds
 
-  Rule: A restart of the ingest ends the broadcast
+    Scenario: A drop the service missed interrupts a stream with a reconnect window, and the same key resumes it
+      Given Cleo has created a stream with a reconnect window of 60 seconds
+      And Cleo has gone live
+      And the streaming service is down
+      When Cleo's connection drops
+      And the streaming service comes back
+      Then Cleo's stream is interrupted everywhere within 10 seconds
+      When Cleo goes live again with the same key
+      Then Cleo's stream is live everywhere
+
+  Rule: A restart of the ingest ends the broadcast, unless its stream has a reconnect window
+
+    Scenario: When the ingest restarts under a stream with a reconnect window, the broadcaster comes back
+      Given Cleo has created a stream with a reconnect window of 60 seconds
+      And Cleo has gone live
+      When the ingest restarts
+      Then Cleo's stream is interrupted everywhere within 10 seconds
+      When Cleo goes live again with the same key
+      Then Cleo's stream is live everywhere
 
     Scenario: When the ingest restarts, the stream ends and its key no longer works
       When the ingest restarts

@@ -38,6 +38,29 @@ Feature: Metrics collection
         | streams ended   | 1      |
         | publish ends    | 1      |
 
+    Scenario: An interruption and a resume are counted, and the viewers stay counted
+      Given Cleo has created a stream with a reconnect window of 10 seconds
+      And Cleo has gone live
+      And Ben has joined Cleo's stream
+      And the platform's metrics have been read
+      When Cleo's connection drops
+      Then the metrics have changed by:
+        | metric                | change |
+        | active streams        | -1     |
+        | interrupted streams   | 1      |
+        | streams interrupted   | 1      |
+        | publish interruptions | 1      |
+        | streams ended         | 0      |
+        | viewers               | 0      |
+      When Cleo goes live again with the same key
+      Then the metrics have changed by:
+        | metric                | change |
+        | active streams        | 0      |
+        | interrupted streams   | 0      |
+        | streams resumed       | 1      |
+        | streams started       | 0      |
+        | viewers               | 0      |
+
     Scenario: Open stream pages are counted
       Given the platform's metrics have been read
       When Ben opens Ada's stream page

@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 
 from reference_service import playlists
 from reference_service.domain import (
+    INTERRUPTED,
     LIVE,
     STATUSES,
     ApiError,
@@ -127,6 +128,12 @@ async def stream_view(request: web.Request, stream: Stream, viewer: uuid.UUID) -
         "created_at": rfc3339(stream.created_at),
         "started_at": rfc3339(stream.started_at) if stream.started_at else None,
         "ended_at": rfc3339(stream.ended_at) if stream.ended_at else None,
+        "reconnect_window_seconds": stream.reconnect_window_seconds,
+        "interrupted_at": (
+            rfc3339(stream.interrupted_at)
+            if stream.interrupted_at and stream.status == INTERRUPTED
+            else None
+        ),
     }
     if viewer == stream.creator_id:
         view["stream_key"] = stream.stream_key
@@ -147,6 +154,7 @@ async def create_stream(request: web.Request) -> web.Response:
             "publish_url": f"{links['rtmp_url']}/{stream.id}?key={stream.stream_key}",
             "hls_url": links["hls_url"],
             "status": stream.status,
+            "reconnect_window_seconds": stream.reconnect_window_seconds,
             "created_at": rfc3339(stream.created_at),
         },
         status=201,
@@ -227,6 +235,14 @@ async def join(request: web.Request) -> web.Response:
     )
 
 
+@routes.post(f"/api/v1/streams/{STREAM_ID}/end")
+async def end_stream(request: web.Request) -> web.Response:
+    """Its creator ends a live or interrupted stream at once (Mux's "complete")."""
+    user = request.app[AUTH].user_id(request)
+    ended = await request.app[PLATFORM].end_now(stream_id_of(request), user)
+    return web.json_response(await stream_view(request, ended, user))
+
+
 @routes.post(f"/api/v1/streams/{STREAM_ID}/leave")
 async def leave(request: web.Request) -> web.Response:
     user = request.app[AUTH].user_id(request)
@@ -285,13 +301,12 @@ async def on_publish_done(request: web.Request) -> web.Response:
     """nginx-rtmp on_publish_done: the broadcaster left, cleanly or not."""
     stream_id, form = await webhook_form(request, "publish_done")
     client = form.get("clientid")
-    ended = stream_id is not None and await request.app[PLATFORM].publish_done(
+    now_status = stream_id is not None and await request.app[PLATFORM].publish_done(
         stream_id, client if isinstance(client, str) else None
     )
-    request.app[METRICS].webhook_requests.labels(
-        "publish_done", "ended" if ended else "unchanged"
-    ).inc()
-    return web.json_response({"status": "ended" if ended else "unchanged"})
+    result = now_status or "unchanged"
+    request.app[METRICS].webhook_requests.labels("publish_done", result).inc()
+    return web.json_response({"status": result})
 
 
 @routes.get("/hls/{stream_id}/index.m3u8")

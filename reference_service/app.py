@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -18,7 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from reference_service import store
+from reference_service import playlists, store
 from reference_service.api import errors_as_json, routes
 from reference_service.auth import TokenVerifier
 from reference_service.config import Settings
@@ -72,6 +73,10 @@ async def dependencies(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(keep_rebuilt(viewers, streams.audiences, platform.exclusive)),
         asyncio.create_task(platform.keep_reaping()),
     ]
+    hls_dir = settings.hls_dir
+    if hls_dir is not None:
+        keep = functools.partial(playlists.keep_media_of, hls_dir)
+        background.append(asyncio.create_task(platform.keep_media(keep)))
     log.info("service ready on %s:%s", settings.host, settings.port)
     yield
     for task in background:
@@ -114,6 +119,7 @@ async def metrics(request: web.Request) -> web.Response:
     # while Redis is down the gauges keep their last values and the scrape still answers.
     with contextlib.suppress(RedisError):
         gauges.active_streams.set(len(await platform.viewers.active_streams()))
+        gauges.interrupted_streams.set(len(await platform.viewers.interrupted_streams()))
         gauges.viewers.set(await platform.viewers.total_viewers())
     body = generate_latest(gauges.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -9,9 +9,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-PREPARING, LIVE, ENDED = "preparing", "live", "ended"
-STATUSES = (PREPARING, LIVE, ENDED)
+PREPARING, LIVE, INTERRUPTED, ENDED = "preparing", "live", "interrupted", "ended"
+STATUSES = (PREPARING, LIVE, INTERRUPTED, ENDED)
+# On air: joinable, its viewers counted. An interrupted stream lost its publisher for a moment.
+ON_AIR = (LIVE, INTERRUPTED)
 TITLE_MAX, DESCRIPTION_MAX, CATEGORY_MAX = 200, 5000, 64
+# contract: streams. Seconds an interrupted stream waits for its publisher (Mux's maximum).
+RECONNECT_WINDOW_DEFAULT, RECONNECT_WINDOW_MAX = 0, 1800
 
 
 class ApiError(Exception):
@@ -36,12 +40,16 @@ class Stream:
     created_at: datetime
     started_at: datetime | None
     ended_at: datetime | None
+    reconnect_window_seconds: int = RECONNECT_WINDOW_DEFAULT
+    interrupted_at: datetime | None = None
+    interrupted_seconds: float = 0.0
 
     @property
     def duration_seconds(self) -> float | None:
+        """How long it carried media: from going live to its end, without its interruptions."""
         if self.started_at is None or self.ended_at is None:
             return None
-        return (self.ended_at - self.started_at).total_seconds()
+        return (self.ended_at - self.started_at).total_seconds() - self.interrupted_seconds
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,7 @@ class NewStream:
     title: str
     description: str | None
     category: str | None
+    reconnect_window_seconds: int = RECONNECT_WINDOW_DEFAULT
 
 
 def new_stream_key() -> str:
@@ -70,7 +79,7 @@ BLANKS = " \t\n\r\f\v"
 def parse_new_stream(body: Any) -> NewStream:
     if not isinstance(body, dict):
         raise ApiError(400, "validation_error", "the body must be a JSON object")
-    unknown = sorted(set(body) - {"title", "description", "category"})
+    unknown = sorted(set(body) - {"title", "description", "category", "reconnect_window_seconds"})
     if unknown:
         raise ApiError(400, "validation_error", f"unknown fields: {', '.join(unknown)}")
     title = body.get("title")
@@ -81,7 +90,15 @@ def parse_new_stream(body: Any) -> NewStream:
     storable("title", title)
     description = optional_text(body, "description", DESCRIPTION_MAX)
     category = optional_text(body, "category", CATEGORY_MAX)
-    return NewStream(title.strip(BLANKS), description, category)
+    window = body.get("reconnect_window_seconds", RECONNECT_WINDOW_DEFAULT)
+    # bool is an int in Python, not in JSON: true is no number of seconds.
+    if type(window) is not int or not 0 <= window <= RECONNECT_WINDOW_MAX:
+        raise ApiError(
+            400,
+            "validation_error",
+            f"reconnect_window_seconds must be a whole number from 0 to {RECONNECT_WINDOW_MAX}",
+        )
+    return NewStream(title.strip(BLANKS), description, category, window)
 
 
 def optional_text(body: dict[str, Any], name: str, limit: int) -> str | None:
@@ -107,7 +124,9 @@ def storable(name: str, value: str) -> str:
 
 
 def publish_refusal(stream: Stream | None, key: str | None) -> str | None:
-    """Why a broadcaster may not publish to this stream with this key, or None if it may."""
+    """Why a broadcaster may not publish to this stream with this key, or None if it may: a
+    waiting stream, or an interrupted one (whether its window is still open is the database's
+    to say, by its own clock: Changes.resume)."""
     if stream is None:
         return "unknown stream"
     # Compare first, whatever the status, so timing says nothing about the key.

@@ -12,14 +12,31 @@ class Metrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.active_streams = Gauge(f"{PREFIX}_active_streams", "Streams live now.", registry=r)
-        self.viewers = Gauge(f"{PREFIX}_viewers", "Viewers of live streams now.", registry=r)
+        self.viewers = Gauge(
+            f"{PREFIX}_viewers", "Viewers of streams on air (live or interrupted) now.", registry=r
+        )
         self.websocket_connections = Gauge(
             f"{PREFIX}_websocket_connections", "Open WebSocket connections.", registry=r
         )
         self.streams_started = Counter(
             f"{PREFIX}_streams_started", "Streams that went live.", registry=r
         )
+        self.interrupted_streams = Gauge(
+            f"{PREFIX}_interrupted_streams",
+            "Streams waiting for their publisher to reconnect now.",
+            registry=r,
+        )
         self.streams_ended = Counter(f"{PREFIX}_streams_ended", "Streams that ended.", registry=r)
+        self.streams_interrupted = Counter(
+            f"{PREFIX}_streams_interrupted",
+            "Times a live stream lost its publisher and waited for it (a reconnect window).",
+            registry=r,
+        )
+        self.streams_resumed = Counter(
+            f"{PREFIX}_streams_resumed",
+            "Times an interrupted stream's publisher came back within its window.",
+            registry=r,
+        )
         self.viewer_joins = Counter(
             f"{PREFIX}_viewer_joins", "Joins that added a viewer.", registry=r
         )

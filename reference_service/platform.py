@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +21,10 @@ from datetime import datetime
 import psycopg
 
 from reference_service.domain import (
+    ENDED,
+    INTERRUPTED,
     LIVE,
+    ON_AIR,
     ApiError,
     NewStream,
     Stream,
@@ -47,6 +50,12 @@ UNSEEN_FOR = 6.0
 REAP_EVERY = 1.0
 TICK = 0.25  # seconds between the ticks that tell the service it stalled
 STALLED = 2.0  # seconds a tick may come late before the service counts as stalled
+# contract: HLS. The ingest removes a playlist not written for its playlist length (4 s on the
+# embedded stack), checking every twice that: an interrupted stream's is kept fresh more often.
+KEEP_EVERY = 1.0
+
+
+Announcement = Callable[[], None]  # what the room, the relay and the metrics hear after a commit
 
 
 @dataclass(frozen=True)
@@ -118,33 +127,77 @@ class Platform:
             self._known.add(stream_id)
 
     async def audience(self, stream: Stream) -> Audience:
-        if stream.status == LIVE:
+        if stream.status in ON_AIR:
             return await self.viewers.audience(stream.id)
         return Audience(False, 0, stream.peak_viewers)
 
     async def publish(
         self, stream_id: uuid.UUID, key: str | None, publisher_id: str | None
     ) -> PublishDecision:
+        """A waiting stream goes live, an interrupted one resumes; told once committed."""
         async with self._change(stream_id) as change:
-            refusal = publish_refusal(await change.stream(stream_id), key)
+            current = await change.stream(stream_id)
+            refusal = publish_refusal(current, key)
             if refusal:
                 return PublishDecision(False, refusal)
-            stream = await change.go_live(stream_id, publisher_id)
-            if stream is None:
-                return PublishDecision(False, "the stream is no longer waiting to go live")
-            since = time.perf_counter()
-            await change.tell(
-                event("stream.started", stream_id, creator_id=str(stream.creator_id),
-                      title=stream.title)
-            )  # fmt: skip
-            await self.viewers.open(stream_id)
-        self.relay.wake.set()
-        self._tell_room(stream_id, "stream_started", stream.started_at, since)
-        self.metrics.streams_started.inc()
+            resuming = current is not None and current.status == INTERRUPTED
+            announce = await (self._resume if resuming else self._go_live)(
+                change, stream_id, publisher_id
+            )
+            if announce is None:
+                return PublishDecision(
+                    False,
+                    "the stream's reconnect window has passed"
+                    if resuming
+                    else "the stream is no longer waiting to go live",
+                )
+        announce()
         return PublishDecision(True, "live")
 
-    async def publish_done(self, stream_id: uuid.UUID, publisher_id: str | None) -> bool:
-        """End the stream if its own publisher left; False if there was nothing to end."""
+    async def _go_live(
+        self, change: Changes, stream_id: uuid.UUID, publisher_id: str | None
+    ) -> Announcement | None:
+        stream = await change.go_live(stream_id, publisher_id)
+        if stream is None:
+            return None
+        since = time.perf_counter()
+        await change.tell(
+            event("stream.started", stream_id, creator_id=str(stream.creator_id),
+                  title=stream.title)
+        )  # fmt: skip
+        await self.viewers.open(stream_id)
+
+        def announce() -> None:
+            self.relay.wake.set()
+            self._tell_room(stream_id, "stream_started", stream.started_at, since)
+            self.metrics.streams_started.inc()
+
+        return announce
+
+    async def _resume(
+        self, change: Changes, stream_id: uuid.UUID, publisher_id: str | None
+    ) -> Announcement | None:
+        """interrupted -> live: its publisher is back within the window."""
+        stream = await change.resume(stream_id, publisher_id)
+        if stream is None:
+            return None
+        since = time.perf_counter()
+        await change.tell(
+            event("stream.resumed", stream_id, creator_id=str(stream.creator_id),
+                  title=stream.title, interrupted_seconds=round(stream.interrupted_seconds, 3))
+        )  # fmt: skip
+        await self.viewers.interrupted(stream_id, interrupted=False)
+
+        def announce() -> None:
+            self.relay.wake.set()
+            self._tell_room(stream_id, "stream_resumed", None, since)
+            self.metrics.streams_resumed.inc()
+
+        return announce
+
+    async def publish_done(self, stream_id: uuid.UUID, publisher_id: str | None) -> str | None:
+        """The stream's own publisher left: the stream is interrupted if it has a reconnect
+        window, ended if not; its new status, or None if there was nothing to change."""
         async with self._change(stream_id) as change:
             stream = await change.stream(stream_id)
             if (
@@ -152,15 +205,59 @@ class Platform:
                 or stream.status != LIVE
                 or not is_own_publisher(stream, publisher_id)
             ):
-                return False
+                return None
+            announce = await self._gone(stream, change)
+        if announce is None:
+            return None
+        announce()
+        return INTERRUPTED if stream.reconnect_window_seconds else ENDED
+
+    async def _gone(
+        self, stream: Stream, change: Changes, *, missed: bool = False
+    ) -> Announcement | None:
+        """A live stream's publisher went away: interrupted if it has a reconnect window,
+        ended if not."""
+        since = time.perf_counter()
+        if stream.reconnect_window_seconds == 0:
+            ended = await self._end(stream, change, missed=missed)
+            return None if ended is None else lambda: self._announce_end(ended, since)
+        interrupted = await change.interrupt(stream.id, missed=missed)
+        if interrupted is None:
+            return None
+        await change.tell(
+            event("stream.interrupted", stream.id, creator_id=str(stream.creator_id),
+                  title=stream.title, reconnect_window_seconds=stream.reconnect_window_seconds)
+        )  # fmt: skip
+        await self.viewers.interrupted(stream.id, interrupted=True)
+
+        def announce() -> None:
+            self.relay.wake.set()
+            self._tell_room(stream.id, "stream_interrupted", interrupted.interrupted_at, since)
+            self.metrics.streams_interrupted.inc()
+
+        return announce
+
+    async def end_now(self, stream_id: uuid.UUID, user_id: uuid.UUID) -> Stream:
+        """Its creator ends a stream on air at once (the ingest drops the publisher at its next
+        report): 403 for anyone else, 409 unless it is live or interrupted."""
+        async with self._change(stream_id) as change:
+            stream = await change.stream(stream_id)
+            if stream is None:
+                raise ApiError(404, "not_found", f"no stream {stream_id}")
+            if stream.creator_id != user_id:
+                raise ApiError(403, "forbidden", "only the stream's creator may end it")
             since = time.perf_counter()
-            ended = await self._end(stream, change)
-        if ended is not None:
-            self._announce_end(ended, since)
-        return ended is not None
+            ended = await self._end(stream, change) if stream.status in ON_AIR else None
+            if ended is None:
+                raise ApiError(
+                    409, "not_live", f"stream {stream_id} is {stream.status}, not on air"
+                )
+        self._announce_end(ended, since)
+        return ended
 
     async def _end(self, stream: Stream, change: Changes, *, missed: bool = False) -> Stream | None:
-        """live -> ended inside the change's transaction, with its event and projection."""
+        """live or interrupted -> ended inside the change's transaction, with its event and
+        projection."""
         ended = await change.end(stream.id, missed=missed)
         if ended is None:
             return None
@@ -206,30 +303,50 @@ class Platform:
         return failed_at is not None and now - failed_at < UNSEEN_FOR
 
     async def end_unseen(self) -> list[uuid.UUID]:
-        """End every live stream the ingest stopped mentioning: its end was missed. Not within
-        UNSEEN_FOR of the platform being deaf to the ingest (_in_grace): the reports it missed
-        meanwhile were its own fault, and a broadcaster is never dropped for the platform's
-        outage. Asked again after the query, since the service can stall while it waits."""
+        """Interrupt (or end, without a reconnect window) every live stream the ingest stopped
+        mentioning: the publisher's leaving was missed. Not within UNSEEN_FOR of the platform
+        being deaf to the ingest (_in_grace): the reports it missed meanwhile were its own
+        fault, and a broadcaster is never dropped for the platform's outage. Asked again after
+        the query, since the service can stall while it waits."""
         if self._in_grace():
             return []
         unseen = await self.streams.unseen_since(UNSEEN_FOR)
         if self._in_grace():
             return []
-        ended = []
+        gone = []
         for stream_id in unseen:
             async with self._change(stream_id) as change:
                 stream = await change.stream(stream_id)
-                since = time.perf_counter()
                 live = stream is not None and stream.status == LIVE
-                gone = await self._end(stream, change, missed=True) if stream and live else None
+                announce = (
+                    await self._gone(stream, change, missed=True) if stream and live else None
+                )
+            if announce is not None:
+                announce()
+                gone.append(stream_id)
+        return gone
+
+    async def end_out_of_window(self) -> list[uuid.UUID]:
+        """End every interrupted stream whose reconnect window ran out, dated when its publisher
+        went away. The window is the database's clock's: an outage does not stretch it."""
+        ended = []
+        for stream_id, interrupted_at in await self.streams.out_of_window():
+            async with self._change(stream_id) as change:
+                stream = await change.stream(stream_id)
+                since = time.perf_counter()
+                same = stream is not None and stream.status == INTERRUPTED
+                # Not one that resumed and was interrupted again meanwhile: its window is new.
+                same = same and stream is not None and stream.interrupted_at == interrupted_at
+                gone = await self._end(stream, change) if stream and same else None
             if gone is not None:
                 self._announce_end(gone, since)
                 ended.append(stream_id)
         return ended
 
     async def keep_reaping(self) -> None:
-        """Three of the ingest's report intervals without a word, and a live stream is ended.
-        After a start, every stream first gets that long to be reported again."""
+        """Three of the ingest's report intervals without a word, and a live stream is
+        interrupted or ended; an interrupted stream's window runs out, and it is ended. After a
+        start, every stream first gets UNSEEN_FOR to be reported again."""
         clock = asyncio.create_task(self._watch_the_clock(), name="stall-watch")
         try:
             await asyncio.sleep(UNSEEN_FOR)
@@ -237,8 +354,11 @@ class Platform:
                 try:
                     for stream_id in await self.end_unseen():
                         log.warning(
-                            "ended stream %s: the ingest no longer reports its publisher", stream_id
+                            "stream %s lost its publisher: the ingest no longer reports it",
+                            stream_id,
                         )
+                    for stream_id in await self.end_out_of_window():
+                        log.info("ended stream %s: its reconnect window ran out", stream_id)
                 except asyncio.CancelledError:
                     raise
                 except Exception as error:  # a store is down: the next round tries again
@@ -247,6 +367,19 @@ class Platform:
                 await asyncio.sleep(REAP_EVERY)
         finally:
             clock.cancel()
+
+    async def keep_media(self, keep: Callable[[uuid.UUID], None]) -> None:
+        """Every KEEP_EVERY seconds, `keep` the media of each interrupted stream: the ingest
+        would clean up a playlist nobody writes to, and its viewers would lose it."""
+        while True:
+            try:
+                for stream_id in await self.streams.interrupted():
+                    await asyncio.to_thread(keep, stream_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # PostgreSQL is down: the next round tries again
+                log.debug("cannot keep the interrupted streams' media yet: %r", error)
+            await asyncio.sleep(KEEP_EVERY)
 
     async def _watch_the_clock(self) -> None:
         """Tick every TICK seconds: a tick that comes late is a stall (_in_grace)."""
@@ -263,13 +396,13 @@ class Platform:
     async def _audience_change(
         self, stream_id: uuid.UUID, user_id: uuid.UUID, *, joining: bool
     ) -> Audience:
-        """A viewer joins (only a live stream: 409 otherwise) or leaves (of a stream that is not
+        """A viewer joins (only a stream on air: 409 otherwise) or leaves (of a stream that is not
         live: nothing changes); counted once, the peak kept, the event and projection with it."""
         async with self._change(stream_id) as change:
             stream = await change.stream(stream_id)
             if stream is None:
                 raise ApiError(404, "not_found", f"no stream {stream_id}")
-            if stream.status != LIVE:
+            if stream.status not in ON_AIR:
                 if joining:
                     raise ApiError(
                         409, "not_live", f"stream {stream_id} is {stream.status}, not live"

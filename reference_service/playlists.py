@@ -15,7 +15,9 @@ embedded stack). It lives with the stream's HLS directory and goes when that goe
 
 from __future__ import annotations
 
+import contextlib
 import os
+import uuid
 from pathlib import Path
 
 PLAYLIST = "index.m3u8"
@@ -68,6 +70,24 @@ def observe(directory: Path) -> str | None:
         known |= seen
         record(directory, known)
     return with_sequence(text, sum(1 for n in known if n < first))
+
+
+def keep_media_of(hls_dir: Path, stream_id: uuid.UUID) -> None:
+    """Mark an interrupted stream's playlist and the segments it lists as just written, so the
+    ingest's cleanup (which removes what was not written for a while) leaves them to its
+    viewers until the publisher is back or the stream ends."""
+    directory = hls_dir / str(stream_id)
+    try:
+        text = (directory / PLAYLIST).read_text()
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    listed = [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
+    for name in [PLAYLIST, *listed]:
+        path = directory / name
+        # Only plain names in the stream's own directory: nothing a playlist says reaches out.
+        if path.parent == directory:
+            with contextlib.suppress(FileNotFoundError):
+                os.utime(path)
 
 
 def with_sequence(text: str, sequence: int) -> str:

@@ -19,7 +19,16 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from reference_service.domain import ENDED, LIVE, PREPARING, NewStream, Stream, new_stream_key
+from reference_service.domain import (
+    ENDED,
+    INTERRUPTED,
+    LIVE,
+    ON_AIR,
+    PREPARING,
+    NewStream,
+    Stream,
+    new_stream_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +38,8 @@ POOL_TIMEOUT = 2.0  # waiting longer for a connection than this is an outage: 50
 
 COLUMNS = (
     "id, creator_id, title, description, category, stream_key, status, publisher_id, "
-    "peak_viewers, created_at, started_at, ended_at"
+    "peak_viewers, created_at, started_at, ended_at, reconnect_window_seconds, interrupted_at, "
+    "interrupted_seconds"
 )
 
 
@@ -55,6 +65,12 @@ async def open_pool(dsn: str) -> AsyncConnectionPool:
 
 # The ingest's last word on a live stream: its go-live (streams) or its latest report (reports).
 LAST_SEEN = "greatest(s.last_seen_at, r.seen_at)"
+# When a live stream's publisher went away: now, or if the end was missed (a parameter), when
+# the ingest last reported it.
+GONE_AT = (
+    f"CASE WHEN %s THEN coalesce((SELECT {LAST_SEEN} FROM reports r WHERE r.stream_id = s.id), "
+    "s.last_seen_at, now()) ELSE now() END"
+)
 
 
 async def migrate(pool: AsyncConnectionPool) -> list[str]:
@@ -112,16 +128,40 @@ class Changes:
             (LIVE, publisher_id, stream_id, PREPARING),
         )
 
+    async def resume(self, stream_id: uuid.UUID, publisher_id: str | None) -> Stream | None:
+        """interrupted -> live, its gap added to the interruptions; None if it was not
+        interrupted or its reconnect window has run out (by the database's clock)."""
+        return await one(
+            self.connection,
+            f"UPDATE streams SET status = %s, publisher_id = %s, last_seen_at = now(), "
+            f"interrupted_seconds = interrupted_seconds + "
+            f"extract(epoch FROM now() - interrupted_at)::float8, interrupted_at = NULL "
+            f"WHERE id = %s AND status = %s "
+            f"AND now() < interrupted_at + make_interval(secs => reconnect_window_seconds) "
+            f"RETURNING {COLUMNS}",
+            (LIVE, publisher_id, stream_id, INTERRUPTED),
+        )
+
+    async def interrupt(self, stream_id: uuid.UUID, *, missed: bool = False) -> Stream | None:
+        """live -> interrupted: its publisher went away (dated as `end` dates it), its viewers
+        stay. None if it was not live."""
+        return await one(
+            self.connection,
+            f"UPDATE streams s SET status = %s, publisher_id = NULL, interrupted_at = {GONE_AT} "
+            f"WHERE id = %s AND status = %s RETURNING {COLUMNS}",
+            (INTERRUPTED, missed, stream_id, LIVE),
+        )
+
     async def end(self, stream_id: uuid.UUID, *, missed: bool = False) -> Stream | None:
-        """live -> ended, its viewers let go; the peak stays. None if it was not live. A missed
-        end is dated when the ingest last reported the publisher, not when it was noticed."""
+        """live or interrupted -> ended, its viewers let go; the peak stays. None if it was
+        neither. A missed end is dated when the ingest last reported the publisher, not when it
+        was noticed; an interrupted stream's, when its publisher went away."""
         await self.connection.execute("DELETE FROM viewers WHERE stream_id = %s", (stream_id,))
         return await one(
             self.connection,
-            f"UPDATE streams s SET status = %s, ended_at = CASE WHEN %s THEN coalesce("
-            f"(SELECT {LAST_SEEN} FROM reports r WHERE r.stream_id = s.id), s.last_seen_at, "
-            f"now()) ELSE now() END WHERE id = %s AND status = %s RETURNING {COLUMNS}",
-            (ENDED, missed, stream_id, LIVE),
+            f"UPDATE streams s SET status = %s, ended_at = coalesce(s.interrupted_at, {GONE_AT}) "
+            f"WHERE id = %s AND status = ANY(%s) RETURNING {COLUMNS}",
+            (ENDED, missed, stream_id, list(ON_AIR)),
         )
 
     async def join(self, stream_id: uuid.UUID, user_id: uuid.UUID) -> tuple[bool, int, int]:
@@ -171,10 +211,11 @@ class Streams:
         async with self.pool.connection() as connection:
             stream = await one(
                 connection,
-                f"INSERT INTO streams (id, creator_id, title, description, category, stream_key) "
-                f"VALUES (%s, %s, %s, %s, %s, %s) RETURNING {COLUMNS}",
+                f"INSERT INTO streams (id, creator_id, title, description, category, stream_key, "
+                f"reconnect_window_seconds) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+                f"RETURNING {COLUMNS}",
                 (uuid.uuid4(), creator_id, new.title, new.description, new.category,
-                 new_stream_key()),
+                 new_stream_key(), new.reconnect_window_seconds),
             )  # fmt: skip
         assert stream is not None
         return stream
@@ -200,22 +241,24 @@ class Streams:
             )
             return [Stream(**row) for row in await cursor.fetchall()]
 
-    async def audiences(self) -> list[tuple[uuid.UUID, list[str], int]]:
-        """Every live stream with its viewers and peak: what Redis is rebuilt from."""
+    async def audiences(self) -> list[tuple[uuid.UUID, list[str], int, str]]:
+        """Every stream on air with its viewers, peak and status: what Redis is rebuilt from."""
         async with self.pool.connection() as connection:
             cursor = await connection.execute(
                 "SELECT s.id, coalesce(array_agg(v.user_id::text) "
-                "FILTER (WHERE v.user_id IS NOT NULL), '{}'), s.peak_viewers "
+                "FILTER (WHERE v.user_id IS NOT NULL), '{}'), s.peak_viewers, s.status "
                 "FROM streams s LEFT JOIN viewers v ON v.stream_id = s.id "
-                "WHERE s.status = %s GROUP BY s.id",
-                (LIVE,),
+                "WHERE s.status = ANY(%s) GROUP BY s.id",
+                (list(ON_AIR),),
             )
-            return [(row[0], list(row[1]), int(row[2])) for row in await cursor.fetchall()]
+            return [
+                (row[0], list(row[1]), int(row[2]), str(row[3])) for row in await cursor.fetchall()
+            ]
 
     async def seen(self, stream_id: uuid.UUID, publisher_id: str | None) -> str:
         """The ingest says the stream's publisher is still there: `live` (noted), `waiting`
-        (the stream is preparing: its publish is still being decided) or `gone`. Neither the
-        read nor the note waits for a change that holds the stream's row."""
+        (the stream is preparing or interrupted: its publish is still being decided) or `gone`.
+        Neither the read nor the note waits for a change that holds the stream's row."""
         async with self.pool.connection() as connection:
             cursor = await connection.execute(
                 "SELECT status, publisher_id FROM streams WHERE id = %s", (stream_id,)
@@ -223,7 +266,7 @@ class Streams:
             row = await cursor.fetchone()
             if row is None or row[0] == ENDED or (row[0] == LIVE and row[1] != publisher_id):
                 return "gone"
-            if row[0] == PREPARING:
+            if row[0] in (PREPARING, INTERRUPTED):
                 return "waiting"
             await connection.execute(
                 "INSERT INTO reports (stream_id, seen_at) VALUES (%s, now()) "
@@ -239,6 +282,24 @@ class Streams:
                 f"SELECT s.id FROM streams s LEFT JOIN reports r ON r.stream_id = s.id "
                 f"WHERE s.status = %s AND {LAST_SEEN} < now() - make_interval(secs => %s)",
                 (LIVE, seconds),
+            )
+            return [row[0] for row in await cursor.fetchall()]
+
+    async def out_of_window(self) -> list[tuple[uuid.UUID, datetime]]:
+        """Interrupted streams whose reconnect window has run out (their publisher is not
+        back), with when they were interrupted."""
+        async with self.pool.connection() as connection:
+            cursor = await connection.execute(
+                "SELECT id, interrupted_at FROM streams WHERE status = %s "
+                "AND now() >= interrupted_at + make_interval(secs => reconnect_window_seconds)",
+                (INTERRUPTED,),
+            )
+            return [(row[0], row[1]) for row in await cursor.fetchall()]
+
+    async def interrupted(self) -> list[uuid.UUID]:
+        async with self.pool.connection() as connection:
+            cursor = await connection.execute(
+                "SELECT id FROM streams WHERE status = %s", (INTERRUPTED,)
             )
             return [row[0] for row in await cursor.fetchall()]
 

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(nginx libnginx-mod-rtmp ffmpeg postgresql redis-server clickhouse-server clickhouse-client
+DEBIAN_PACKAGES=(nginx libnginx-mod-rtmp ffmpeg postgresql redis-server clickhouse-server clickhouse-client nftables
                  chromium chromium-driver
                  gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly)
 VENV=${NOVA_VENV:-.venv}

@@ -15,6 +15,7 @@ CREATED = {
     "publish_url": "rtmp://127.0.0.1:1935/live/x?key=k",
     "hls_url": "http://127.0.0.1/hls/x/index.m3u8",
     "status": "preparing",
+    "reconnect_window_seconds": 0,
     "created_at": "2026-11-25T08:00:00.000Z",
 }
 

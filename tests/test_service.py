@@ -134,6 +134,7 @@ def test_a_created_stream_is_preparing_and_its_key_is_its_creators(
             "validation_error",
         ),
         ("POST", f"/api/v1/streams/{uuid.uuid4()}/join", {"valid": True}, 404, "not_found"),
+        ("POST", f"/api/v1/streams/{uuid.uuid4()}/end", {}, 401, "unauthorized"),
         ("DELETE", "/api/v1/streams", {"valid": True}, 405, "method_not_allowed"),
         ("GET", "/nowhere", {}, 404, "not_found"),
         ("POST", "/api/v1/streams/auth", {"form": {"key": "k"}}, 400, "validation_error"),
@@ -523,6 +524,7 @@ def test_every_operation_answers_503_while_the_database_is_down(
         ("GET", f"/api/v1/streams/{stream['stream_id']}", {"token": ada[1]}),
         ("POST", f"/api/v1/streams/{stream['stream_id']}/join", {"token": ada[1]}),
         ("POST", f"/api/v1/streams/{stream['stream_id']}/leave", {"token": ada[1]}),
+        ("POST", f"/api/v1/streams/{stream['stream_id']}/end", {"token": ada[1]}),
         ("POST", "/api/v1/streams/auth", {"form": webhook}),
         ("POST", "/api/v1/streams/done", {"form": webhook}),
         ("GET", f"/api/v1/streams/{stream['stream_id']}/ws", {}),
@@ -672,3 +674,87 @@ def test_a_report_does_not_wait_for_a_change_of_its_stream(
             change.rollback()
             pool.shutdown()
     assert answer == (200, {"status": "live"})
+
+
+def create_with_window(http: Http, token: str, seconds: int) -> dict[str, Any]:
+    body = {"title": "Hill climb", "reconnect_window_seconds": seconds}
+    status, created = http.call("POST", "/api/v1/streams", token=token, body=body)
+    assert status == 201, created
+    assert created["reconnect_window_seconds"] == seconds
+    return dict(created)
+
+
+@pytest.mark.parametrize("window", [-1, 1801, 2.5, True, "5", None])
+def test_a_reconnect_window_is_whole_seconds_from_0_to_1800(
+    http: Http, ada: tuple[Person, str], window: object
+) -> None:
+    body = {"title": "x", "reconnect_window_seconds": window}
+    status, answer = http.call("POST", "/api/v1/streams", token=ada[1], body=body)
+    assert (status, answer["error"]) == (400, "validation_error"), answer
+    assert "reconnect_window_seconds" in answer["message"]
+
+
+def test_an_interrupted_stream_keeps_its_viewers_and_resumes_within_its_window(
+    http: Http, target: Target, store: redis.Redis, issuer: TokenIssuer, ada: tuple[Person, str]
+) -> None:
+    stream = create_with_window(http, ada[1], 3)
+    sid = stream["stream_id"]
+    ben, cleo = issuer.token_for(Person("Ben")), issuer.token_for(Person("Cleo"))
+    assert publish(http, stream, client="1") == 200
+    assert http.call("POST", f"/api/v1/streams/{sid}/join", token=ben)[0] == 200
+    assert publish_done(http, stream, client="1") == (200, {"status": "interrupted"})
+    assert row(target, sid)["status"] == "interrupted"
+    assert store.sismember("streams:interrupted", sid)
+    assert not store.sismember("streams:active", sid)
+    _, seen = http.call("GET", f"/api/v1/streams/{sid}", token=ben)
+    assert (seen["status"], seen["current_viewers"]) == ("interrupted", 1)
+    assert (seen["interrupted_at"] is None, seen["ended_at"]) == (False, None)
+    assert http.call("POST", f"/api/v1/streams/{sid}/join", token=cleo)[0] == 200, (
+        "an interrupted stream can be joined"
+    )
+    assert update(http, stream, client="2") == (200, {"status": "waiting"})
+    assert publish(http, stream, key="not-the-key", client="2") == 403
+    assert publish(http, stream, client="2") == 200, "the same key is back within the window"
+    _, back = http.call("GET", f"/api/v1/streams/{sid}", token=ben)
+    assert (back["status"], back["current_viewers"], back["peak_viewers"]) == ("live", 2, 2)
+    assert back["interrupted_at"] is None
+    assert store.sismember("streams:active", sid)
+    assert publish(http, stream, client="3") == 403, "a second broadcaster is refused"
+
+    assert publish_done(http, stream, client="2") == (200, {"status": "interrupted"})
+    interrupted_at = http.call("GET", f"/api/v1/streams/{sid}", token=ben)[1]["interrupted_at"]
+    eventually(
+        lambda: _is(row(target, sid)["status"], "ended"), within=6, what="the window running out"
+    )
+    _, after = http.call("GET", f"/api/v1/streams/{sid}", token=ada[1])
+    assert after["ended_at"] == interrupted_at, "dated when its publisher went away"
+    assert (after["current_viewers"], after["peak_viewers"]) == (0, 2)
+    assert not store.sismember("streams:interrupted", sid)
+    assert publish(http, stream, client="4") == 403, "the key after the window"
+
+
+def _is(value: object, expected: object) -> None:
+    assert value == expected, f"{value!r}, expected {expected!r}"
+
+
+def test_its_creator_ends_a_stream_on_air_at_once(
+    http: Http, target: Target, issuer: TokenIssuer, ada: tuple[Person, str]
+) -> None:
+    stream = create_with_window(http, ada[1], 600)
+    sid, ben = stream["stream_id"], issuer.token_for(Person("Ben"))
+    assert http.call("POST", f"/api/v1/streams/{sid}/end", token=ada[1])[0] == 409, "preparing"
+    assert publish(http, stream) == 200
+    assert publish_done(http, stream) == (200, {"status": "interrupted"})
+    status, refused = http.call("POST", f"/api/v1/streams/{sid}/end", token=ben)
+    assert (status, refused["error"]) == (403, "forbidden")
+    status, ended = http.call("POST", f"/api/v1/streams/{sid}/end", token=ada[1])
+    assert (status, ended["status"]) == (200, "ended"), ended
+    assert row(target, sid)["status"] == "ended"
+    assert http.call("POST", f"/api/v1/streams/{sid}/end", token=ada[1])[0] == 409
+    assert publish(http, stream, client="2") == 403
+    assert http.call("POST", f"/api/v1/streams/{uuid.uuid4()}/end", token=ada[1])[0] == 404
+
+    live = create(http, ada[1])
+    assert publish(http, live, client="5") == 200
+    assert http.call("POST", f"/api/v1/streams/{live['stream_id']}/end", token=ada[1])[0] == 200
+    assert update(http, live, client="5")[0] == 403, "the ingest drops its publisher"

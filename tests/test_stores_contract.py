@@ -24,7 +24,7 @@ def test_the_postgres_query_reads_only_the_contracts_table_and_columns() -> None
 def test_the_clickhouse_summary_reads_only_the_contracts_columns() -> None:
     without_strings = re.sub(r"'[^']*'|%\(\w+\)s", "", SUMMARY)
     functions = {"SELECT", "FROM", "WHERE", "AS", "uniqExactIf", "maxIf", "uniqExact", "table"}
-    aliases = {"starts", "ends", "joins", "leaves", "peak", "events"}
+    aliases = {"starts", "ends", "joins", "leaves", "peak", "interruptions", "resumes", "events"}
     words = set(re.findall(r"[A-Za-z_]+", without_strings)) - functions - aliases
     assert words == set(stores()["clickhouse"]["columns"])
 

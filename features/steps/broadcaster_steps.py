@@ -5,12 +5,15 @@
 import time
 from collections.abc import Callable
 
+import allure
 from behave import given, register_type, then, when
 from behave.runner import Context
 
 from support.clients.api import STREAM_ACTIONS
-from support.clients.broadcaster import Broadcast, publish_url
+from support.clients.broadcaster import Broadcast, Encoder, publish_url
+from support.clients.ffmpeg import FfmpegPublisher
 from support.core.eventually import scaled, throughout
+from support.harness.netcut import Cut
 from support.harness.observe import StreamEverywhere, hls_url_of, never_served, observe
 from support.harness.phrases import one_of
 from support.harness.polling import eventually
@@ -342,3 +345,145 @@ def stays_live(context: Context, name: str, seconds: int) -> None:
 def no_video(context: Context, name: str) -> None:
     world = world_of(context)
     never_served(world.run, world.stream_of(name).hls_url, since=world.last_attempt_answered())
+
+
+@given("{name:Name} has created a stream with a reconnect window of {seconds:d} seconds")
+def create_with_window(context: Context, name: str, seconds: int) -> None:
+    world = world_of(context)
+    body = {"title": "Hill climb", "reconnect_window_seconds": seconds}
+    reply = world.call(world.run.api.create_stream(world.token(name), body))
+    assert reply.status == 201, f"{name} could not create a stream: {reply.describe()}"
+    assert reply.body.get("reconnect_window_seconds") == seconds, (
+        f"the stream was created with another window: {reply.describe()}"
+    )
+    world.add_stream(name, reply.body)
+
+
+@given("{name:Name}'s connection has dropped")
+def has_dropped(context: Context, name: str) -> None:
+    world = world_of(context)
+    world.call(world.broadcast_of(name).drop())
+    interrupted_everywhere(context, name)
+
+
+@then("{name:Name}'s stream is interrupted everywhere")
+@then("{name:Name}'s stream is interrupted everywhere within {seconds:d} seconds")
+def interrupted_everywhere(context: Context, name: str, seconds: int = 5) -> None:
+    world = world_of(context)
+    stream = world.stream_of(name)
+
+    def interrupted() -> None:
+        seen = observe(world.run, world.token(name), stream.stream_id)
+        assert (seen.api_status, seen.db_status) == ("interrupted", "interrupted"), (
+            f"{name}'s stream should be interrupted: {seen.describe()}"
+        )
+        assert seen.api_interrupted_at is not None, f"no interrupted_at: {seen.describe()}"
+        assert (seen.interrupted_in_redis, seen.active_in_redis) == (True, False), (
+            f"Redis should hold it among the interrupted streams: {seen.describe()}"
+        )
+        assert not seen.listed_live, f"still listed among live streams: {seen.describe()}"
+
+    eventually(interrupted, within=seconds, what=f"{name}'s stream being interrupted everywhere")
+
+
+@then("{name:Name}'s stream is still interrupted")
+def still_interrupted(context: Context, name: str) -> None:
+    assert_still(world_of(context), name, "interrupted")
+
+
+@given("{name:Name} has gone live again with the same key")
+@when("{name:Name} goes live again with the same key")
+@when("{name:Name} goes live again with the same key {seconds:d} seconds later")
+def live_again(context: Context, name: str, seconds: int = 0) -> None:
+    time.sleep(seconds)  # the broadcaster's own pause, as a person takes it
+    go_live(context, name)
+
+
+@when("{name:Name} ends her stream through the platform")
+def ends_through_api(context: Context, name: str) -> None:
+    world = world_of(context)
+    stream = world.stream_of(name)
+    reply = world.call(world.run.api.end_stream(world.token(name), stream.stream_id))
+    assert reply.status == 200, f"{name} could not end her stream: {reply.describe()}"
+
+
+@given("{name:Name}'s encoder retries every {seconds:d} second")
+@given("{name:Name}'s encoder retries every {seconds:d} seconds")
+def encoder_retries(context: Context, name: str, seconds: int) -> None:
+    world = world_of(context)
+    world.encoders[name] = Encoder(world.stream_of(name).publish_url, retry_every=seconds)
+
+
+@given("{name:Name} is broadcasting through her encoder")
+def broadcasting_through_encoder(context: Context, name: str) -> None:
+    world = world_of(context)
+    encoder = world.encoders[name]
+    outcome = world.call(encoder.start())
+    context.add_cleanup(lambda: world.call(encoder.stop()))
+    assert isinstance(outcome, Published), f"{name}'s encoder could not go live: {outcome}"
+    assert encoder.broadcast is not None
+    world.broadcasts[name] = encoder.broadcast
+
+    def sent_a_second() -> None:
+        sent = encoder.broadcast.publisher.media_sent_ms if encoder.broadcast else 0
+        assert sent >= 1000, f"{name}'s encoder has sent {sent} ms of media"
+
+    eventually(sent_a_second, within=5, what=f"{name}'s encoder sending a second of video")
+
+
+@when("{name:Name}'s network goes silent")
+def network_silent(context: Context, name: str) -> None:
+    world = world_of(context)
+    broadcast = world.broadcast_of(name)
+    port = broadcast.publisher.local_port
+    assert port is not None, f"{name}'s broadcast has no connection to cut"
+    cut = Cut(port)
+    cut.apply()
+    context.add_cleanup(cut.restore)
+    world.cut_at = time.time()
+
+
+@then("{name:Name}'s encoder is back within {seconds:d} seconds of the loss")
+def encoder_back(context: Context, name: str, seconds: int) -> None:
+    world = world_of(context)
+    encoder = world.encoders[name]
+
+    def back() -> float:
+        assert encoder.back_at is not None, f"{name}'s encoder is not back: {encoder.describe()}"
+        return encoder.back_at
+
+    back_at = eventually(back, within=seconds + 5, what=f"{name}'s encoder getting back in")
+    took = back_at - world.cut_at
+    allure.attach(
+        encoder.describe(), name=f"{name}'s encoder", attachment_type=allure.attachment_type.TEXT
+    )
+    assert took <= seconds, (
+        f"{name}'s encoder got back {took:.1f} s after the loss: {encoder.describe()}"
+    )
+    assert encoder.broadcast is not None
+    world.broadcasts[name] = encoder.broadcast
+
+
+@given("{name:Name} is broadcasting with ffmpeg")
+def broadcasting_with_ffmpeg(context: Context, name: str) -> None:
+    world = world_of(context)
+    ffmpeg = FfmpegPublisher(world.stream_of(name).publish_url)
+    ffmpeg.start()
+    context.add_cleanup(ffmpeg.kill)
+    world.ffmpegs[name] = ffmpeg
+    live_everywhere(context, name)
+
+
+@when("ffmpeg is killed")
+def ffmpeg_killed(context: Context) -> None:
+    for ffmpeg in world_of(context).ffmpegs.values():
+        ffmpeg.kill()
+
+
+@when("{name:Name} starts ffmpeg again with the same key")
+def ffmpeg_again(context: Context, name: str) -> None:
+    world = world_of(context)
+    ffmpeg = FfmpegPublisher(world.stream_of(name).publish_url)
+    ffmpeg.start()
+    context.add_cleanup(ffmpeg.kill)
+    world.ffmpegs[name] = ffmpeg

@@ -171,3 +171,17 @@ def analytics_record(context: Context, owner: str) -> None:
         assert not differing, f"the analytics have {seen}; expected {wanted}"
 
     eventually(recorded, within=15, what=f"the analytics of {owner}'s stream")
+
+
+@then("the platform announces that {owner:Name}'s stream was interrupted and then resumed")
+def announced_interrupted_and_resumed(context: Context, owner: str) -> None:
+    world = world_of(context)
+    interrupted = announced_once(world, owner, "stream.interrupted")
+    resumed = announced_once(world, owner, "stream.resumed")
+    assert interrupted.offset < resumed.offset, (
+        f"stream.resumed (offset {resumed.offset}) came before stream.interrupted "
+        f"(offset {interrupted.offset})"
+    )
+    started = world.run.kafka.events_since(world.marks.kafka, {world.stream_of(owner).stream_id})
+    kinds = [e.event_type for e in started]
+    assert kinds.count("stream.started") == 1, f"the stream started more than once: {kinds}"

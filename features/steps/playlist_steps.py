@@ -12,6 +12,7 @@ from support.harness.observe import playlist_status
 from support.harness.polling import eventually
 from support.harness.world import world_of
 from support.hls.browser import play
+from support.hls.continuity import across_interruption
 from support.hls.fetch import fetch, served_segments
 from support.hls.live import watch
 from support.hls.reloads import unchanged_before_gone
@@ -154,3 +155,31 @@ def sees_video(context: Context, viewer: str) -> None:
     allure.attach(playback.summary(), name="playback")
     problems = playback.problems()
     assert not problems, f"{viewer}'s browser did not play the stream: {problems}"
+
+
+WATCH_FOR = 16.0  # seconds: the broadcast before, the window's gap, and the media after it
+
+
+@given("{viewer:Name} is watching {owner:Name}'s video")
+def watching_video(context: Context, viewer: str, owner: str) -> None:
+    """Ben's player keeps reloading the playlist in the background, whatever happens meanwhile."""
+    world = world_of(context)
+    stream = world.stream_of(owner)
+    job = world.run.loop.submit(
+        watch(world.run.api.session, stream.hls_url, seconds=WATCH_FOR, secret=stream.stream_key)
+    )
+    world.watching.jobs[viewer] = job
+
+
+@then("{owner:Name}'s video carried on across the interruption for {viewer:Name}")
+def carried_on(context: Context, owner: str, viewer: str) -> None:
+    world = world_of(context)
+    report = world.watching.jobs[viewer].result(timeout=WATCH_FOR + 30)
+    world.watching.reports[viewer] = report
+    allure.attach(
+        report.describe(),
+        name=f"what {viewer} downloaded",
+        attachment_type=allure.attachment_type.TEXT,
+    )
+    problems = across_interruption(report)
+    assert not problems, f"{owner}'s video did not carry on for {viewer}:\n" + "\n".join(problems)

@@ -216,3 +216,13 @@ def delivery_times(context: Context) -> None:
         plot, name="delivery latency histogram", attachment_type=allure.attachment_type.PNG
     )
     print(text)
+
+
+@then("{viewer:Name} is told that {owner:Name}'s stream was interrupted")
+def told_interrupted(context: Context, viewer: str, owner: str) -> None:
+    told_once(world_of(context), viewer, owner, "stream_interrupted")
+
+
+@then("{viewer:Name} is told that {owner:Name}'s stream resumed")
+def told_resumed(context: Context, viewer: str, owner: str) -> None:
+    told_once(world_of(context), viewer, owner, "stream_resumed")

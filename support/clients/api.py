@@ -114,6 +114,9 @@ class ApiClient:
     async def join(self, token: str | None, stream_id: str) -> Reply:
         return await self.call("POST", f"/api/v1/streams/{stream_id}/join", token=token)
 
+    async def end_stream(self, token: str | None, stream_id: str) -> Reply:
+        return await self.call("POST", f"/api/v1/streams/{stream_id}/end", token=token)
+
     async def leave(self, token: str | None, stream_id: str) -> Reply:
         return await self.call("POST", f"/api/v1/streams/{stream_id}/leave", token=token)
 

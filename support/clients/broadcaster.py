@@ -33,9 +33,10 @@ class Broadcast:
         seconds: float | None = None,
         realtime: bool = True,
         answer_within: float = 10.0,
+        send_timeout: float | None = None,
     ) -> Broadcast:
         """Publish to `url`; once accepted, keep sending the fixture (for ever by default)."""
-        publisher = RtmpPublisher(url, timeout=answer_within)
+        publisher = RtmpPublisher(url, timeout=answer_within, send_timeout=send_timeout)
         outcome = await publisher.publish()
         broadcast = cls(publisher, outcome)
         if isinstance(outcome, Published):
@@ -106,3 +107,73 @@ def publish_url(rtmp_url: str, stream_id: str, key: str | None) -> str:
     """Where an encoder publishes: the RTMP application, the stream id, and the key as its query."""
     base = f"{rtmp_url.rstrip('/')}/{stream_id}"
     return f"{base}?key={key}" if key is not None else base
+
+
+@dataclass(frozen=True)
+class Attempt:
+    at: float  # time.time() when the outcome was known
+    outcome: PublishOutcome
+
+
+@dataclass
+class Encoder:
+    """A broadcaster's encoder with its automatic reconnect, as OBS's settings name it: when the
+    connection is lost, retry every `retry_every` seconds, at most `max_retries` times. A
+    connection counts as lost when the server closes it, or when what was sent stays
+    unacknowledged for `send_timeout` seconds (a network gone silent)."""
+
+    url: str
+    retry_every: float = 10.0  # OBS's default retry delay
+    max_retries: int = 25  # OBS's default
+    send_timeout: float = 2.0
+    broadcast: Broadcast | None = None
+    lost_at: float | None = None  # time.time() when the connection was last lost
+    retries: list[Attempt] = field(default_factory=list)  # since the last loss
+    _watch: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    async def start(self) -> PublishOutcome:
+        self.broadcast = await self._publish()
+        if isinstance(self.broadcast.outcome, Published):
+            self._watch = asyncio.create_task(self._keep_connected(), name="encoder")
+        return self.broadcast.outcome
+
+    @property
+    def back_at(self) -> float | None:
+        """When the encoder got back in after its last loss, if it did."""
+        accepted = [a.at for a in self.retries if isinstance(a.outcome, Published)]
+        return accepted[-1] if accepted else None
+
+    def describe(self) -> str:
+        tries = "; ".join(
+            f"+{a.at - (self.lost_at or a.at):.1f} s {a.outcome}" for a in self.retries
+        )
+        return f"lost at {self.lost_at}, retries: {tries or 'none'}"
+
+    async def _publish(self) -> Broadcast:
+        return await Broadcast.start(self.url, send_timeout=self.send_timeout)
+
+    async def _keep_connected(self) -> None:
+        while self.broadcast is not None:
+            await self.broadcast.wait_for_media()
+            if self.broadcast.media_error is None:
+                return  # it ended as asked: nothing to reconnect
+            self.broadcast.ended_at = time.time()
+            self.lost_at, self.retries = self.broadcast.ended_at, []
+            await self.broadcast.drop()
+            while len(self.retries) < self.max_retries:
+                await asyncio.sleep(self.retry_every)  # the encoder's retry delay
+                attempt = await self._publish()
+                self.retries.append(Attempt(attempt.answered_at, attempt.outcome))
+                if isinstance(attempt.outcome, Published):
+                    self.broadcast = attempt
+                    break
+            else:
+                return
+
+    async def stop(self, *, cleanly: bool = True) -> None:
+        """The operator stops it: no more retries; the broadcast ends (or drops)."""
+        if self._watch is not None:
+            self._watch.cancel()
+            await asyncio.gather(self._watch, return_exceptions=True)
+        if self.broadcast is not None:
+            await (self.broadcast.end() if cleanly else self.broadcast.drop())

@@ -17,6 +17,9 @@ MAX_SERIES_PER_FAMILY = 50
 # What scenarios call a metric, and the sample that measures it.
 NAMES: dict[str, tuple[str, dict[str, str]]] = {
     "active streams": ("nova_streaming_active_streams", {}),
+    "interrupted streams": ("nova_streaming_interrupted_streams", {}),
+    "streams interrupted": ("nova_streaming_streams_interrupted_total", {}),
+    "streams resumed": ("nova_streaming_streams_resumed_total", {}),
     "viewers": ("nova_streaming_viewers", {}),
     "open stream pages": ("nova_streaming_websocket_connections", {}),
     "streams started": ("nova_streaming_streams_started_total", {}),
@@ -34,6 +37,10 @@ NAMES: dict[str, tuple[str, dict[str, str]]] = {
     "publish ends": (
         "nova_streaming_webhook_requests_total",
         {"call": "publish_done", "result": "ended"},
+    ),
+    "publish interruptions": (
+        "nova_streaming_webhook_requests_total",
+        {"call": "publish_done", "result": "interrupted"},
     ),
     "stream durations observed": ("nova_streaming_stream_duration_seconds_count", {}),
     "seconds of streams observed": ("nova_streaming_stream_duration_seconds_sum", {}),

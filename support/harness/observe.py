@@ -25,6 +25,8 @@ class StreamEverywhere:
     active_in_redis: bool
     api_answer: str  # "200", or what the API answered instead
     listed_live: bool | None  # None: the list could not be had
+    api_interrupted_at: datetime | None = None
+    interrupted_in_redis: bool = False
 
     @property
     def api_duration(self) -> float | None:
@@ -37,7 +39,8 @@ class StreamEverywhere:
         return (
             f"API {api} (started {self.api_started_at}, ended {self.api_ended_at}), "
             f"database {self.db_status}, active in Redis {self.active_in_redis}, "
-            f"listed live {self.listed_live}"
+            f"interrupted in Redis {self.interrupted_in_redis} (API: since "
+            f"{self.api_interrupted_at}), listed live {self.listed_live}"
         )
 
 
@@ -58,6 +61,8 @@ def observe(run: Run, token: str, stream_id: str) -> StreamEverywhere:
         api_ended_at=moment(body.get("ended_at")),
         db_status=row["status"] if row else None,
         active_in_redis=run.redis.is_active(stream_id),
+        api_interrupted_at=moment(body.get("interrupted_at")),
+        interrupted_in_redis=run.redis.is_interrupted(stream_id),
         listed_live=(
             stream_id in {s["stream_id"] for s in listing.body["streams"]}
             if listing.status == 200

@@ -14,7 +14,8 @@ import aiohttp
 
 from support.clients.api import ApiClient, Reply
 from support.clients.attack import AbusivePage, AttackOutcome, IdleCrowd
-from support.clients.broadcaster import Broadcast
+from support.clients.broadcaster import Broadcast, Encoder
+from support.clients.ffmpeg import FfmpegPublisher
 from support.clients.metrics import Scrape
 from support.clients.viewer import RoomOutcome, Viewer
 from support.core.loop import RunLoop
@@ -100,6 +101,7 @@ class Watching:
     reports: dict[str, LiveReport] = field(default_factory=dict)
     playbacks: dict[str, Playback] = field(default_factory=dict)
     page: PlayerPage | None = None  # the player page, served for @browser scenarios
+    jobs: dict[str, concurrent.futures.Future[LiveReport]] = field(default_factory=dict)
 
 
 @dataclass
@@ -123,6 +125,9 @@ class World:
     phantom_stream_ids: set[str] = field(default_factory=set)
     replies: dict[str, Reply] = field(default_factory=dict)
     broadcasts: dict[str, Broadcast] = field(default_factory=dict)
+    encoders: dict[str, Encoder] = field(default_factory=dict)  # with their automatic reconnect
+    ffmpegs: dict[str, FfmpegPublisher] = field(default_factory=dict)
+    cut_at: float = 0.0  # time.time() when a broadcaster's network went silent
     attempts: dict[str, Broadcast] = field(default_factory=dict)
     viewers: dict[str, Viewer] = field(default_factory=dict)
     crowd: list[Viewer] = field(default_factory=list)

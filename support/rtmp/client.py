@@ -30,9 +30,14 @@ AHEAD = 0.05  # seconds: how early a real-time publisher may send a frame, with 
 
 
 class RtmpPublisher:
-    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self, url: str, *, timeout: float = 10.0, send_timeout: float | None = None
+    ) -> None:
         self.target = PublishTarget.parse(url)
         self.timeout = timeout
+        # Like ffmpeg's rw_timeout: the connection counts as lost once sent data has gone
+        # unacknowledged this long (TCP_USER_TIMEOUT), as when the network vanishes silently.
+        self.send_timeout = send_timeout
         self.session = PublishSession(self.target)
         self.video_frames_sent = 0
         self.media_sent_ms = 0
@@ -41,6 +46,12 @@ class RtmpPublisher:
         self._reader_task: asyncio.Task[None] | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._began = 0.0
+
+    @property
+    def local_port(self) -> int | None:
+        """The port this end of the connection uses: what identifies it on the network."""
+        sockname = self._writer.get_extra_info("sockname") if self._writer else None
+        return int(sockname[1]) if sockname else None
 
     @property
     def close_reason(self) -> str:
@@ -84,6 +95,9 @@ class RtmpPublisher:
         sock = writer.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.send_timeout is not None:
+                milliseconds = int(self.send_timeout * 1000)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, milliseconds)
         self._ack_quickly()
         self.session.start()
         await self._flush()
@@ -173,7 +187,7 @@ class RtmpPublisher:
                 self.session.receive_data(data, self._elapsed())
                 self._note_outcome()
                 await self._flush()
-        except ConnectionError as error:
+        except OSError as error:  # reset, or timed out (TCP_USER_TIMEOUT: a silent network)
             why = f"connection error: {error!r}"
         except asyncio.CancelledError:
             why = "closed by the publisher"

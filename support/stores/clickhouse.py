@@ -20,6 +20,8 @@ SELECT
     uniqExactIf(event_id, event_type = 'viewer.joined') AS joins,
     uniqExactIf(event_id, event_type = 'viewer.left') AS leaves,
     maxIf(peak_viewers, event_type = 'stream.ended') AS peak,
+    uniqExactIf(event_id, event_type = 'stream.interrupted') AS interruptions,
+    uniqExactIf(event_id, event_type = 'stream.resumed') AS resumes,
     uniqExact(event_id) AS events
 FROM {table}
 WHERE stream_id = %(stream_id)s
@@ -46,12 +48,15 @@ class StreamAnalytics:
     joins: int
     leaves: int
     peak: int
+    interruptions: int
+    resumes: int
     events: int
 
     def describe(self) -> str:
         return (
             f"{self.starts} started, {self.ends} ended, {self.joins} joins, {self.leaves} leaves, "
-            f"peak {self.peak}, {self.events} events in all"
+            f"peak {self.peak}, {self.interruptions} interruptions, {self.resumes} resumes, "
+            f"{self.events} events in all"
         )
 
 

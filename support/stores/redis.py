@@ -18,6 +18,9 @@ class RedisChecker:
     def is_active(self, stream_id: str) -> bool:
         return bool(self.client.sismember(self.keys["active_streams"], stream_id))
 
+    def is_interrupted(self, stream_id: str) -> bool:
+        return bool(self.client.sismember(self.keys["interrupted_streams"], stream_id))
+
     def viewers(self, stream_id: str) -> int | None:
         value = self.client.get(self.keys["viewers"].format(stream_id=stream_id))
         return None if value is None else int(str(value))
