@@ -758,3 +758,28 @@ def test_its_creator_ends_a_stream_on_air_at_once(
     assert publish(http, live, client="5") == 200
     assert http.call("POST", f"/api/v1/streams/{live['stream_id']}/end", token=ada[1])[0] == 200
     assert update(http, live, client="5")[0] == 403, "the ingest drops its publisher"
+
+
+def test_an_interrupted_streams_playlist_and_segments_are_kept_from_cleanup(
+    http: Http, stack: EmbeddedStack, ada: tuple[Person, str]
+) -> None:
+    """nginx-rtmp deletes a playlist not written for its playlist length (4 s), checking every
+    8 s: the service marks an interrupted stream's playlist and the segments it lists as fresh
+    every second, and leaves everything else (a file the playlist does not list) alone."""
+    stream = create_with_window(http, ada[1], 60)
+    directory = stack.run_dir / "nginx" / "hls" / stream["stream_id"]
+    directory.mkdir(parents=True)
+    (directory / "index.m3u8").write_text("#EXTM3U\n#EXTINF:1.000,\n7.ts\n#EXTINF:1.000,\n8.ts\n")
+    for name in ("index.m3u8", "7.ts", "8.ts", "6.ts"):
+        (directory / name).touch()
+        os.utime(directory / name, (time.time() - 60, time.time() - 60))
+    assert publish(http, stream) == 200
+    assert publish_done(http, stream) == (200, {"status": "interrupted"})
+
+    def fresh(name: str) -> None:
+        age = time.time() - (directory / name).stat().st_mtime
+        assert age < 5, f"{name} was last marked {age:.1f} s ago"
+
+    for name in ("index.m3u8", "7.ts", "8.ts"):
+        eventually(lambda name=name: fresh(name), within=3, what=f"{name} kept fresh")
+    assert time.time() - (directory / "6.ts").stat().st_mtime > 50, "an unlisted file was kept"

@@ -24,6 +24,13 @@ def why_not() -> str | None:
         return "nftables (the nft command) is not installed"
     if os.geteuid() != 0:
         return "cutting a connection needs root (nftables rules)"
+    probe = f"nova_probe_{os.getpid()}"
+    made = subprocess.run(
+        ["nft", "add", "table", "inet", probe], capture_output=True, text=True, check=False
+    )
+    if made.returncode != 0:  # a container without CAP_NET_ADMIN, a kernel without nf_tables
+        return f"the firewall cannot be changed here: {made.stderr.strip()}"
+    subprocess.run(["nft", "delete", "table", "inet", probe], capture_output=True, check=False)
     return None
 
 
