@@ -91,7 +91,10 @@ def parse_new_stream(body: Any) -> NewStream:
     description = optional_text(body, "description", DESCRIPTION_MAX)
     category = optional_text(body, "category", CATEGORY_MAX)
     window = body.get("reconnect_window_seconds", RECONNECT_WINDOW_DEFAULT)
-    # bool is an int in Python, not in JSON: true is no number of seconds.
+    # JSON Schema's integer is any number without a fraction (336.0 too); bool is an int in
+    # Python, not in JSON: true is no number of seconds.
+    if type(window) is float and window.is_integer():
+        window = int(window)
     if type(window) is not int or not 0 <= window <= RECONNECT_WINDOW_MAX:
         raise ApiError(
             400,
