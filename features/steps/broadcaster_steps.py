@@ -466,11 +466,7 @@ def encoder_back(context: Context, name: str, seconds: int) -> None:
 
 @given("{name:Name} is broadcasting with ffmpeg")
 def broadcasting_with_ffmpeg(context: Context, name: str) -> None:
-    world = world_of(context)
-    ffmpeg = FfmpegPublisher(world.stream_of(name).publish_url)
-    ffmpeg.start()
-    context.add_cleanup(ffmpeg.kill)
-    world.ffmpegs[name] = ffmpeg
+    ffmpeg_again(context, name)
     live_everywhere(context, name)
 
 
