@@ -13,7 +13,8 @@ Feature: A broadcaster's connection comes back
       "stream interrupted" event is published.
     * The same key within the window: the stream is live again, viewers are told it resumed,
       counts and peak carry on, and its playlist carries on: the media sequence continues and
-      the new media is marked as a discontinuity (RFC 8216 4.3.2.3).
+      the new media is marked as a discontinuity (RFC 8216 4.3.2.3), and a browser that was
+      playing plays on, without a reload of the page.
     * The window runs out: the stream is ended, dated when its broadcaster went away, with the
       duration of its media (the interruptions do not count), within 2 seconds of the window.
     * The broadcaster ends an interrupted stream herself: it is ended at once.
@@ -51,6 +52,15 @@ Feature: A broadcaster's connection comes back
       When Ada's connection drops
       And Ada goes live again with the same key 6 seconds later
       Then Ada's video carried on across the interruption for Ben
+
+    @browser
+    Scenario: Ben's browser plays on across the interruption
+      Given Ada has created a stream with a reconnect window of 20 seconds
+      And Ada has broadcast 2 seconds of video
+      And Ben is playing Ada's stream in a browser
+      When Ada's connection drops
+      And Ada goes live again with the same key 12 seconds later
+      Then Ben's browser plays Ada's video again without a reload of the page
 
     Scenario: Ada does not come back in time
       Given Ada has created a stream with a reconnect window of 4 seconds

@@ -135,6 +135,8 @@ def player_page(context: Context) -> Iterator[PlayerPage]:
     page = context.run.loop.run(serve_player())
     context.world.watching.page = page
     yield page
+    for player in context.world.watching.players.values():
+        player.close()
     context.run.loop.run(page.close())
 
 

@@ -295,3 +295,46 @@ def test_playback_that_does_not_advance_fails(
     samples: list[dict[str, object]], problem: str
 ) -> None:
     assert any(problem in found for found in Playback(samples).problems())
+
+
+def across(*points: tuple[float, float, int], **last: object) -> Playback:
+    """A playback sampled at (time, currentTime, frames); `last` goes into the last sample."""
+    samples = [sample(wall, current, frames, loadedAt=1.0) for wall, current, frames in points]
+    samples[-1].update(last)
+    return Playback(samples)
+
+
+# Playing from 0 to 4, dropped at 4, stalled at 4.5 until the broadcaster is back at 10, then on.
+STALLED = [(0, 0.5, 10), (2, 2.5, 60), (4, 4.5, 110), (6, 4.5, 110), (8, 4.5, 110)]
+PLAYS_ON = [(10, 4.5, 110), (12, 6.5, 160), (13, 7.5, 185), (15, 9.5, 235)]
+
+
+def test_a_player_that_stalls_in_the_gap_and_plays_on_passes() -> None:
+    playback = across(*STALLED, *PLAYS_ON)
+    assert playback.after_stall(10) == 12
+    assert playback.played_on_for(10) == 3
+    assert playback.problems_across(dropped_at=4, resumed_at=10) == []
+
+
+@pytest.mark.parametrize(
+    ("playback", "problem"),
+    [
+        (
+            across(
+                *STALLED, (10, 4.5, 110), (14, 4.5, 110), errors=[{"details": "levelLoadError"}]
+            ),
+            "currentTime never moved on (hls.js reported: levelLoadError)",
+        ),
+        (across(*STALLED, (10, 4.5, 110), (12, 5.0, 110), (16, 5.5, 110)), "frames stayed at 110"),
+        (across((0, 0.5, 10), (3, 0.5, 10), *PLAYS_ON), "before the drop: currentTime advanced"),
+        (
+            Playback([*across(*STALLED).samples, *across(*PLAYS_ON, loadedAt=2.0).samples]),
+            "the page was loaded 2 times",
+        ),
+    ],
+)
+def test_a_player_that_does_not_play_on_across_the_gap_fails(
+    playback: Playback, problem: str
+) -> None:
+    found = playback.problems_across(dropped_at=4, resumed_at=10)
+    assert any(problem in f for f in found), found

@@ -189,7 +189,9 @@ def has_ended(context: Context, name: str) -> None:
 
 @when("{name:Name}'s connection drops")
 def connection_drops(context: Context, name: str) -> None:
-    world_of(context).call(world_of(context).broadcast_of(name).drop())
+    world = world_of(context)
+    world.lost_at = time.time()
+    world.call(world.broadcast_of(name).drop())
 
 
 ATTEMPTS: dict[str, Callable[[World, str], tuple[str, str | None]]] = {
@@ -361,8 +363,7 @@ def create_with_window(context: Context, name: str, seconds: int) -> None:
 
 @given("{name:Name}'s connection has dropped")
 def has_dropped(context: Context, name: str) -> None:
-    world = world_of(context)
-    world.call(world.broadcast_of(name).drop())
+    connection_drops(context, name)
     interrupted_everywhere(context, name)
 
 
@@ -440,7 +441,7 @@ def network_silent(context: Context, name: str) -> None:
     cut = Cut(port)
     cut.apply()
     context.add_cleanup(cut.restore)
-    world.cut_at = time.time()
+    world.lost_at = time.time()
 
 
 @then("{name:Name}'s encoder is back within {seconds:d} seconds of the loss")
@@ -453,7 +454,7 @@ def encoder_back(context: Context, name: str, seconds: int) -> None:
         return encoder.back_at
 
     back_at = eventually(back, within=seconds + 5, what=f"{name}'s encoder getting back in")
-    took = back_at - world.cut_at
+    took = back_at - world.lost_at
     allure.attach(
         encoder.describe(), name=f"{name}'s encoder", attachment_type=allure.attachment_type.TEXT
     )

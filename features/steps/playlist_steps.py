@@ -11,7 +11,7 @@ from behave.runner import Context
 from support.harness.observe import playlist_status
 from support.harness.polling import eventually
 from support.harness.world import world_of
-from support.hls.browser import play
+from support.hls.browser import Playback, Player, play
 from support.hls.continuity import across_interruption
 from support.hls.fetch import fetch, served_segments
 from support.hls.live import watch
@@ -134,13 +134,16 @@ def playlist_ends(context: Context, owner: str) -> None:
     )
 
 
-@when("{viewer:Name} plays {owner:Name}'s stream in a browser for {seconds:d} seconds")
-def plays_in_browser(context: Context, viewer: str, owner: str, seconds: int) -> None:
+def player_url(context: Context, owner: str) -> str:
     world = world_of(context)
     page = world.watching.page
     assert page is not None, "a browser scenario needs the @browser tag, which serves the player"
-    playback = play(page.url_for(world.stream_of(owner).hls_url), seconds)
-    world.watching.playbacks[viewer] = playback
+    return page.url_for(world.stream_of(owner).hls_url)
+
+
+def attach_playback(viewer: str, playback: Playback) -> None:
+    allure.attach(playback.summary(), name="playback")
+    allure.attach(playback.stalls(), name=f"what {viewer}'s player reported")
     if playback.screenshot:
         allure.attach(
             playback.screenshot,
@@ -149,11 +152,16 @@ def plays_in_browser(context: Context, viewer: str, owner: str, seconds: int) ->
         )
 
 
+@when("{viewer:Name} plays {owner:Name}'s stream in a browser for {seconds:d} seconds")
+def plays_in_browser(context: Context, viewer: str, owner: str, seconds: int) -> None:
+    playback = play(player_url(context, owner), seconds)
+    world_of(context).watching.playbacks[viewer] = playback
+    attach_playback(viewer, playback)
+
+
 @then("{viewer:Name} sees the video play")
 def sees_video(context: Context, viewer: str) -> None:
-    playback = world_of(context).playback_of(viewer)
-    allure.attach(playback.summary(), name="playback")
-    problems = playback.problems()
+    problems = world_of(context).playback_of(viewer).problems()
     assert not problems, f"{viewer}'s browser did not play the stream: {problems}"
 
 
@@ -183,3 +191,31 @@ def carried_on(context: Context, owner: str, viewer: str) -> None:
     )
     problems = across_interruption(report)
     assert not problems, f"{owner}'s video did not carry on for {viewer}:\n" + "\n".join(problems)
+
+
+PLAYS_ON = 3.0  # seconds of video after the interruption: the player did come back
+
+
+@given("{viewer:Name} is playing {owner:Name}'s stream in a browser")
+def playing_in_browser(context: Context, viewer: str, owner: str) -> None:
+    """Ben's browser keeps playing in the background, whatever happens meanwhile."""
+    player = Player(player_url(context, owner))
+    world_of(context).watching.players[viewer] = player
+    played = player.wait_until(lambda p: p.played_on_for(0) >= 2.0, within=20)
+    assert played, f"{viewer}'s browser did not start playing: {player.playback.problems()}"
+
+
+@then("{viewer:Name}'s browser plays {owner:Name}'s video again without a reload of the page")
+def plays_again(context: Context, viewer: str, owner: str) -> None:
+    world = world_of(context)
+    player = world.watching.players[viewer]
+    resumed_at = world.broadcast_of(owner).live_since
+    assert resumed_at is not None, f"{owner} has not gone live again"
+    player.wait_until(lambda p: p.played_on_for(resumed_at) >= PLAYS_ON, within=20)
+    playback = player.stop()
+    attach_playback(viewer, playback)
+    moved = playback.after_stall(resumed_at)
+    if moved is not None:
+        allure.attach(f"{moved - resumed_at:.2f} s", name=f"from {owner}'s return to playing on")
+    problems = playback.problems_across(world.lost_at, resumed_at)
+    assert not problems, f"{viewer}'s browser did not play on across the interruption: {problems}"

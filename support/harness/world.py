@@ -21,7 +21,7 @@ from support.clients.viewer import RoomOutcome, Viewer
 from support.core.loop import RunLoop
 from support.core.target import Target, check_stream_urls
 from support.harness.identity import Person, TokenIssuer
-from support.hls.browser import Playback, PlayerPage
+from support.hls.browser import Playback, Player, PlayerPage
 from support.hls.live import LiveReport
 from support.stack import EmbeddedStack
 from support.stores.clickhouse import ClickHouseChecker
@@ -101,6 +101,7 @@ class Watching:
     reports: dict[str, LiveReport] = field(default_factory=dict)
     playbacks: dict[str, Playback] = field(default_factory=dict)
     page: PlayerPage | None = None  # the player page, served for @browser scenarios
+    players: dict[str, Player] = field(default_factory=dict)  # browsers playing meanwhile
     jobs: dict[str, concurrent.futures.Future[LiveReport]] = field(default_factory=dict)
 
 
@@ -127,7 +128,7 @@ class World:
     broadcasts: dict[str, Broadcast] = field(default_factory=dict)
     encoders: dict[str, Encoder] = field(default_factory=dict)  # with their automatic reconnect
     ffmpegs: dict[str, FfmpegPublisher] = field(default_factory=dict)
-    cut_at: float = 0.0  # time.time() when a broadcaster's network went silent
+    lost_at: float = 0.0  # time.time() when a broadcaster's connection dropped or went silent
     attempts: dict[str, Broadcast] = field(default_factory=dict)
     viewers: dict[str, Viewer] = field(default_factory=dict)
     crowd: list[Viewer] = field(default_factory=list)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -81,7 +83,7 @@ async def serve_player() -> PlayerPage:
 
 @dataclass
 class Playback:
-    samples: list[dict[str, Any]] = field(default_factory=list)  # wall time + the page's state
+    samples: list[dict[str, Any]] = field(default_factory=list)  # time.time() + the page's state
     screenshot: bytes = b""
 
     @property
@@ -108,6 +110,46 @@ class Playback:
             problems.append(f"hls.js reported fatal errors: {fatal}")
         return problems
 
+    def between(self, since: float, until: float = float("inf")) -> Playback:
+        """The samples taken from `since` to `until` (time.time())."""
+        return Playback([s for s in self.samples if since <= s["wall"] < until])
+
+    def after_stall(self, since: float) -> float | None:
+        """When currentTime first moved on after `since` (time.time()), if it did."""
+        samples = [s for s in self.samples if s["wall"] >= since and "currentTime" in s]
+        moved = [s["wall"] for s in samples if s["currentTime"] > samples[0]["currentTime"] + 0.1]
+        return moved[0] if moved else None
+
+    def played_on_for(self, since: float) -> float:
+        """Seconds of wall time the video has played since it moved on after `since`."""
+        moved = self.after_stall(since)
+        playing = self.between(moved).playing if moved is not None else []
+        return playing[-1]["wall"] - moved if moved is not None and playing else 0.0
+
+    def problems_across(self, dropped_at: float, resumed_at: float) -> list[str]:
+        """Playing before the broadcaster dropped, and again after she came back, on one page
+        load (a reload would be a new timeOrigin), without a fatal hls.js error."""
+        problems = [f"before the drop: {p}" for p in self.between(0, dropped_at).problems()]
+        played_on = self.after_stall(resumed_at)
+        if played_on is None:
+            errors = self.samples[-1].get("errors", []) if self.samples else []
+            seen = sorted({str(e.get("details")) for e in errors}) or ["no error"]
+            problems.append(
+                "after the broadcaster came back, currentTime never moved on "
+                f"(hls.js reported: {', '.join(seen)})"
+            )
+        else:
+            problems += [f"after the stall: {p}" for p in self.between(played_on).problems()]
+        loads = {s["loadedAt"] for s in self.samples if "loadedAt" in s}
+        if len(loads) > 1:
+            problems.append(f"the page was loaded {len(loads)} times")
+        return list(dict.fromkeys(problems))
+
+    def stalls(self) -> str:
+        """The player's own account: its waiting and playing events, with their times."""
+        state = self.samples[-1] if self.samples else {}
+        return ", ".join(str(e) for e in state.get("events", [])) or "no events"
+
     def summary(self) -> str:
         if len(self.playing) < 2:
             return "no playback"
@@ -126,30 +168,71 @@ def compact(state: dict[str, Any]) -> dict[str, Any]:
     return {key: state.get(key) for key in keys}
 
 
-def play(page_url: str, seconds: float) -> Playback:
-    """Open the player in headless Chromium and sample it every 0.5 s for `seconds`."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+class Player:
+    """Headless Chromium on the player page, sampled every 0.5 s on a thread of its own until it
+    is stopped, while the scenario goes on (a broadcaster drops, comes back)."""
 
-    require_browser()
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp(prefix="nova-chromium-")
-    for flag in (*FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    playback = Playback()
-    try:
-        driver.get(page_url)
-        began = time.monotonic()
-        while time.monotonic() - began < seconds or len(playback.playing) < 2:
-            state = driver.execute_script("return window.__player || {}")
-            playback.samples.append({"wall": time.monotonic(), **state})
-            if time.monotonic() - began > seconds + 10:
-                break  # never started: give up, the problems say so
-            time.sleep(0.5)  # the sampling period of the measurement
-        playback.screenshot = driver.get_screenshot_as_png()
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-    return playback
+    def __init__(self, page_url: str) -> None:
+        require_browser()
+        self.page_url = page_url
+        self.playback = Playback()
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="browser", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        profile = tempfile.mkdtemp(prefix="nova-chromium-")
+        for flag in (*FLAGS, f"--user-data-dir={profile}"):
+            options.add_argument(flag)
+        try:
+            driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+            try:
+                driver.get(self.page_url)
+                while not self._stop.is_set():
+                    state = driver.execute_script("return window.__player || {}")
+                    self.playback.samples.append({"wall": time.time(), **state})
+                    self._stop.wait(0.5)  # the sampling period of the measurement
+                self.playback.screenshot = driver.get_screenshot_as_png()
+            finally:
+                driver.quit()
+        except BaseException as error:  # reported by stop(), on the scenario's thread
+            self._error = error
+        finally:
+            shutil.rmtree(profile, ignore_errors=True)
+
+    def wait_until(self, done: Callable[[Playback], bool], *, within: float) -> bool:
+        """Until `done(playback)` holds, at most `within` seconds; whether it held."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline and self._thread.is_alive():
+            if done(self.playback):
+                return True
+            time.sleep(0.25)
+        return done(self.playback)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def stop(self) -> Playback:
+        """Stop sampling and close the browser; what it played."""
+        self.close()
+        if self._error is not None:
+            raise BrowserUnavailable(f"the browser failed: {self._error!r}") from self._error
+        return self.playback
+
+
+def play(page_url: str, seconds: float) -> Playback:
+    """Open the player in headless Chromium and sample it every 0.5 s for `seconds` (and until
+    it has played, or 10 s more)."""
+    player = Player(page_url)
+    began = time.time()
+    player.wait_until(
+        lambda p: time.time() - began >= seconds and len(p.playing) >= 2, within=seconds + 10
+    )
+    return player.stop()
