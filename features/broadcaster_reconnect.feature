@@ -17,7 +17,9 @@ Feature: A broadcaster's connection comes back
       playing plays on, without a reload of the page.
     * The window runs out: the stream is ended, dated when its broadcaster went away, with the
       duration of its media (the interruptions do not count), within 2 seconds of the window.
-    * The broadcaster ends an interrupted stream herself: it is ended at once.
+    * The broadcaster ends an interrupted stream herself: it is ended at once. She may also
+      change the window until the stream ends; an interrupted stream's runs from when it was
+      interrupted.
     * While interrupted, a wrong key is still refused; once back, a second broadcaster is too.
     * A network that vanishes silently (no goodbye, no reset) does not lock the broadcaster
       out: the ingest lets a publisher go 2 seconds after its last media, so an encoder that
@@ -80,6 +82,16 @@ Feature: A broadcaster's connection comes back
       When Ada ends her stream through the platform
       Then Ada's stream has ended everywhere within 2 seconds
       And Ben is told that Ada's stream ended
+
+    Scenario: Ada gives her interrupted stream more time
+      Given Ada has created a stream with a reconnect window of 4 seconds
+      And Ben is watching Ada's stream page
+      And Ada has broadcast 1 second of video
+      And Ada's connection has dropped
+      When Ada changes her stream's reconnect window to 20 seconds
+      And Ada tries to go live again with the same key 6 seconds later
+      Then Ada's stream is live everywhere
+      And Ben is told that Ada's stream resumed
 
   Rule: The window opens to Ada's key alone
 

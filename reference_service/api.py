@@ -25,6 +25,7 @@ from reference_service.domain import (
     ApiError,
     Stream,
     parse_new_stream,
+    parse_stream_change,
     parse_stream_id,
     rfc3339,
 )
@@ -216,6 +217,14 @@ async def get_stream(request: web.Request) -> web.Response:
     viewer = request.app[AUTH].user_id(request)
     stream = await request.app[PLATFORM].stream(stream_id_of(request))
     return web.json_response(await stream_view(request, stream, viewer))
+
+
+@routes.patch(f"/api/v1/streams/{STREAM_ID}")
+async def change_stream(request: web.Request) -> web.Response:
+    user = request.app[AUTH].user_id(request)
+    window = parse_stream_change(await json_body(request))
+    changed = await request.app[PLATFORM].change(stream_id_of(request), user, window)
+    return web.json_response(await stream_view(request, changed, user))
 
 
 @routes.post(f"/api/v1/streams/{STREAM_ID}/join")

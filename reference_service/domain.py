@@ -90,7 +90,23 @@ def parse_new_stream(body: Any) -> NewStream:
     storable("title", title)
     description = optional_text(body, "description", DESCRIPTION_MAX)
     category = optional_text(body, "category", CATEGORY_MAX)
-    window = body.get("reconnect_window_seconds", RECONNECT_WINDOW_DEFAULT)
+    window = reconnect_window(body.get("reconnect_window_seconds", RECONNECT_WINDOW_DEFAULT))
+    return NewStream(title.strip(BLANKS), description, category, window)
+
+
+def parse_stream_change(body: Any) -> int:
+    """A change to a stream (PATCH): its new reconnect window, the one thing that changes."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "validation_error", "the body must be a JSON object")
+    unknown = sorted(set(body) - {"reconnect_window_seconds"})
+    if unknown:
+        raise ApiError(400, "validation_error", f"fields that cannot change: {', '.join(unknown)}")
+    if "reconnect_window_seconds" not in body:
+        raise ApiError(400, "validation_error", "reconnect_window_seconds is required")
+    return reconnect_window(body["reconnect_window_seconds"])
+
+
+def reconnect_window(window: Any) -> int:
     # JSON Schema's integer is any number without a fraction (336.0 too); bool is an int in
     # Python, not in JSON: true is no number of seconds.
     if type(window) is float and window.is_integer():
@@ -101,7 +117,7 @@ def parse_new_stream(body: Any) -> NewStream:
             "validation_error",
             f"reconnect_window_seconds must be a whole number from 0 to {RECONNECT_WINDOW_MAX}",
         )
-    return NewStream(title.strip(BLANKS), description, category, window)
+    return window
 
 
 def optional_text(body: dict[str, Any], name: str, limit: int) -> str | None:

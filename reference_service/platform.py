@@ -255,6 +255,21 @@ class Platform:
         self._announce_end(ended, since)
         return ended
 
+    async def change(self, stream_id: uuid.UUID, user_id: uuid.UUID, window: int) -> Stream:
+        """Its creator gives a stream that has not ended a new reconnect window: 403 for anyone
+        else, 409 once it has ended. An interrupted stream's new window runs from when it was
+        interrupted: one that has run out ends it at the reaper's next round."""
+        async with self._change(stream_id) as change:
+            stream = await change.stream(stream_id)
+            if stream is None:
+                raise ApiError(404, "not_found", f"no stream {stream_id}")
+            if stream.creator_id != user_id:
+                raise ApiError(403, "forbidden", "only the stream's creator may change it")
+            changed = await change.set_window(stream_id, window)
+            if changed is None:
+                raise ApiError(409, "ended", f"stream {stream_id} has ended and cannot change")
+        return changed
+
     async def _end(self, stream: Stream, change: Changes, *, missed: bool = False) -> Stream | None:
         """live or interrupted -> ended inside the change's transaction, with its event and
         projection."""

@@ -128,6 +128,15 @@ class Changes:
             (LIVE, publisher_id, stream_id, PREPARING),
         )
 
+    async def set_window(self, stream_id: uuid.UUID, seconds: int) -> Stream | None:
+        """A new reconnect window for a stream that has not ended; None if it has."""
+        return await one(
+            self.connection,
+            f"UPDATE streams SET reconnect_window_seconds = %s WHERE id = %s AND status <> %s "
+            f"RETURNING {COLUMNS}",
+            (seconds, stream_id, ENDED),
+        )
+
     async def resume(self, stream_id: uuid.UUID, publisher_id: str | None) -> Stream | None:
         """interrupted -> live, its gap added to the interruptions; None if it was not
         interrupted or its reconnect window has run out (by the database's clock)."""

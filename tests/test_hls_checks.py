@@ -313,7 +313,7 @@ def test_a_player_that_stalls_in_the_gap_and_plays_on_passes() -> None:
     playback = across(*STALLED, *PLAYS_ON)
     assert playback.after_stall(10) == 12
     assert playback.played_on_for(10) == 3
-    assert playback.problems_across(dropped_at=4, resumed_at=10) == []
+    assert playback.problems_across(dropped_at=4, resumed_at=10, plays_on=3) == []
 
 
 @pytest.mark.parametrize(
@@ -326,6 +326,10 @@ def test_a_player_that_stalls_in_the_gap_and_plays_on_passes() -> None:
             "currentTime never moved on (hls.js reported: levelLoadError)",
         ),
         (across(*STALLED, (10, 4.5, 110), (12, 5.0, 110), (16, 5.5, 110)), "frames stayed at 110"),
+        (
+            across(*STALLED, (10, 4.5, 110), (12, 5.0, 120), (16, 6.0, 150)),
+            "played 1.00 s of video",
+        ),
         (across((0, 0.5, 10), (3, 0.5, 10), *PLAYS_ON), "before the drop: currentTime advanced"),
         (
             Playback([*across(*STALLED).samples, *across(*PLAYS_ON, loadedAt=2.0).samples]),
@@ -336,5 +340,5 @@ def test_a_player_that_stalls_in_the_gap_and_plays_on_passes() -> None:
 def test_a_player_that_does_not_play_on_across_the_gap_fails(
     playback: Playback, problem: str
 ) -> None:
-    found = playback.problems_across(dropped_at=4, resumed_at=10)
+    found = playback.problems_across(dropped_at=4, resumed_at=10, plays_on=3)
     assert any(problem in f for f in found), found

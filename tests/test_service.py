@@ -525,6 +525,11 @@ def test_every_operation_answers_503_while_the_database_is_down(
         ("POST", f"/api/v1/streams/{stream['stream_id']}/join", {"token": ada[1]}),
         ("POST", f"/api/v1/streams/{stream['stream_id']}/leave", {"token": ada[1]}),
         ("POST", f"/api/v1/streams/{stream['stream_id']}/end", {"token": ada[1]}),
+        (
+            "PATCH",
+            f"/api/v1/streams/{stream['stream_id']}",
+            {"token": ada[1], "body": {"reconnect_window_seconds": 5}},
+        ),
         ("POST", "/api/v1/streams/auth", {"form": webhook}),
         ("POST", "/api/v1/streams/done", {"form": webhook}),
         ("GET", f"/api/v1/streams/{stream['stream_id']}/ws", {}),
@@ -758,6 +763,59 @@ def test_its_creator_ends_a_stream_on_air_at_once(
     assert publish(http, live, client="5") == 200
     assert http.call("POST", f"/api/v1/streams/{live['stream_id']}/end", token=ada[1])[0] == 200
     assert update(http, live, client="5")[0] == 403, "the ingest drops its publisher"
+
+
+def test_its_creator_changes_the_window_until_the_stream_ends(
+    http: Http, target: Target, issuer: TokenIssuer, ada: tuple[Person, str]
+) -> None:
+    """Contract: reconnect. PATCH changes the window alone, for its creator, until the end; an
+    interrupted stream's new window runs from when it was interrupted."""
+    stream = create(http, ada[1])
+    sid, ben = stream["stream_id"], issuer.token_for(Person("Ben"))
+    path = f"/api/v1/streams/{sid}"
+
+    def change(body: Any, token: str = ada[1], **kw: Any) -> tuple[int, Any]:
+        return http.call("PATCH", path, token=token, body=body, **kw)
+
+    status, changed = change({"reconnect_window_seconds": 600})
+    assert (status, changed["reconnect_window_seconds"]) == (200, 600), changed
+
+    def window() -> int:
+        return int(http.call("GET", path, token=ada[1])[1]["reconnect_window_seconds"])
+
+    assert window() == 600
+    refusals = {
+        "anyone else": change({"reconnect_window_seconds": 5}, token=ben),
+        "a title": change({"title": "new", "reconnect_window_seconds": 5}),
+        "no window": change({}),
+        "too long": change({"reconnect_window_seconds": 1801}),
+        "a list": change([5]),
+        "text": http.call("PATCH", path, token=ada[1], raw=b"{}", content_type="text/plain"),
+        "no token": http.call("PATCH", path, body={"reconnect_window_seconds": 5}),
+        "no stream": http.call(
+            "PATCH",
+            f"/api/v1/streams/{uuid.uuid4()}",
+            token=ada[1],
+            body={"reconnect_window_seconds": 5},
+        ),
+    }
+    assert {why: answer[0] for why, answer in refusals.items()} == {
+        "anyone else": 403, "a title": 400, "no window": 400, "too long": 400, "a list": 400,
+        "text": 415, "no token": 401, "no stream": 404,
+    }  # fmt: skip
+    assert window() == 600, "a refused change changed it"
+
+    assert publish(http, stream) == 200
+    assert publish_done(http, stream) == (200, {"status": "interrupted"})
+    assert change({"reconnect_window_seconds": 1})[0] == 200
+
+    def ended() -> None:
+        assert row(target, sid)["status"] == "ended", "a window run out ends the stream"
+
+    # Within 10 s: a service just started first gives every stream UNSEEN_FOR to be reported.
+    eventually(ended, within=10, what="the stream ended by its shortened window")
+    status, refused = change({"reconnect_window_seconds": 60})
+    assert (status, refused["error"]) == (409, "ended"), refused
 
 
 def test_an_interrupted_streams_playlist_and_segments_are_kept_from_cleanup(

@@ -231,6 +231,12 @@ def try_to_go_live(context: Context, name: str, attempt: str) -> None:
     )
 
 
+@when("{name:Name} tries to go live again with the same key {seconds:d} seconds later")
+def try_again_later(context: Context, name: str, seconds: int) -> None:
+    time.sleep(seconds)  # the broadcaster's own pause, as a person takes it
+    try_to_go_live(context, name, "again with the same key")
+
+
 @when("someone else tries to go live with {owner:Name}'s key")
 def someone_else_tries(context: Context, owner: str) -> None:
     world = world_of(context)
@@ -406,6 +412,19 @@ def ends_through_api(context: Context, name: str) -> None:
     stream = world.stream_of(name)
     reply = world.call(world.run.api.end_stream(world.token(name), stream.stream_id))
     assert reply.status == 200, f"{name} could not end her stream: {reply.describe()}"
+
+
+@when("{name:Name} changes her stream's reconnect window to {seconds:d} seconds")
+def changes_window(context: Context, name: str, seconds: int) -> None:
+    world = world_of(context)
+    stream = world.stream_of(name)
+    reply = world.call(
+        world.run.api.change_stream(
+            world.token(name), stream.stream_id, {"reconnect_window_seconds": seconds}
+        )
+    )
+    assert reply.status == 200, f"{name} could not change her stream: {reply.describe()}"
+    assert reply.body["reconnect_window_seconds"] == seconds, reply.describe()
 
 
 @given("{name:Name}'s encoder retries every {seconds:d} second")

@@ -217,5 +217,5 @@ def plays_again(context: Context, viewer: str, owner: str) -> None:
     moved = playback.after_stall(resumed_at)
     if moved is not None:
         allure.attach(f"{moved - resumed_at:.2f} s", name=f"from {owner}'s return to playing on")
-    problems = playback.problems_across(world.lost_at, resumed_at)
+    problems = playback.problems_across(world.lost_at, resumed_at, plays_on=PLAYS_ON)
     assert not problems, f"{viewer}'s browser did not play on across the interruption: {problems}"

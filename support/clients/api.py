@@ -114,6 +114,13 @@ class ApiClient:
     async def join(self, token: str | None, stream_id: str) -> Reply:
         return await self.call("POST", f"/api/v1/streams/{stream_id}/join", token=token)
 
+    async def change_stream(
+        self, token: str | None, stream_id: str, fields: dict[str, Any]
+    ) -> Reply:
+        return await self.call(
+            "PATCH", f"/api/v1/streams/{stream_id}", token=token, json_body=fields
+        )
+
     async def end_stream(self, token: str | None, stream_id: str) -> Reply:
         return await self.call("POST", f"/api/v1/streams/{stream_id}/end", token=token)
 

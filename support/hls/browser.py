@@ -90,7 +90,9 @@ class Playback:
     def playing(self) -> list[dict[str, Any]]:
         return [s for s in self.samples if s.get("readyState", 0) >= 3]
 
-    def problems(self) -> list[str]:
+    def problems(self, ratio: float = PROGRESS_RATIO) -> list[str]:
+        """What is wrong with the playback: currentTime must keep up with wall time (`ratio`),
+        decoded frames rise, the video is not paused, hls.js had no fatal error."""
         state = self.samples[-1] if self.samples else {}
         fatal = [e for e in state.get("errors", []) if e.get("fatal")]
         playing = self.playing
@@ -100,7 +102,7 @@ class Playback:
         wall = last["wall"] - first["wall"]
         media = last["currentTime"] - first["currentTime"]
         problems = []
-        if media < PROGRESS_RATIO * wall:
+        if media < ratio * wall:
             problems.append(f"currentTime advanced {media:.2f} s in {wall:.2f} s of wall time")
         if last["frames"] <= first["frames"]:
             problems.append(f"decoded frames stayed at {last['frames']}")
@@ -121,14 +123,18 @@ class Playback:
         return moved[0] if moved else None
 
     def played_on_for(self, since: float) -> float:
-        """Seconds of wall time the video has played since it moved on after `since`."""
+        """Seconds of video played since currentTime moved on after `since`."""
         moved = self.after_stall(since)
         playing = self.between(moved).playing if moved is not None else []
-        return playing[-1]["wall"] - moved if moved is not None and playing else 0.0
+        return playing[-1]["currentTime"] - playing[0]["currentTime"] if playing else 0.0
 
-    def problems_across(self, dropped_at: float, resumed_at: float) -> list[str]:
-        """Playing before the broadcaster dropped, and again after she came back, on one page
-        load (a reload would be a new timeOrigin), without a fatal hls.js error."""
+    def problems_across(
+        self, dropped_at: float, resumed_at: float, *, plays_on: float
+    ) -> list[str]:
+        """Playing before the broadcaster dropped, and again after she came back for `plays_on`
+        seconds of video, on one page load (a reload would be a new timeOrigin), without a
+        fatal hls.js error. Right after the return the player's buffer is one fragment: a
+        short wait for the next is a live player's normal rebuffering, reported, not failed."""
         problems = [f"before the drop: {p}" for p in self.between(0, dropped_at).problems()]
         played_on = self.after_stall(resumed_at)
         if played_on is None:
@@ -139,7 +145,13 @@ class Playback:
                 f"(hls.js reported: {', '.join(seen)})"
             )
         else:
-            problems += [f"after the stall: {p}" for p in self.between(played_on).problems()]
+            after = self.between(played_on)
+            problems += [f"after the stall: {p}" for p in after.problems(ratio=0.0)]
+            if self.played_on_for(resumed_at) < plays_on:
+                problems.append(
+                    f"after the stall it played {self.played_on_for(resumed_at):.2f} s of "
+                    f"video, not {plays_on:.2f} s"
+                )
         loads = {s["loadedAt"] for s in self.samples if "loadedAt" in s}
         if len(loads) > 1:
             problems.append(f"the page was loaded {len(loads)} times")
