@@ -241,11 +241,7 @@ class Platform:
         """Its creator ends a stream on air at once (the ingest drops the publisher at its next
         report): 403 for anyone else, 409 unless it is live or interrupted."""
         async with self._change(stream_id) as change:
-            stream = await change.stream(stream_id)
-            if stream is None:
-                raise ApiError(404, "not_found", f"no stream {stream_id}")
-            if stream.creator_id != user_id:
-                raise ApiError(403, "forbidden", "only the stream's creator may end it")
+            stream = await owned(change, stream_id, user_id, "end")
             since = time.perf_counter()
             ended = await self._end(stream, change) if stream.status in ON_AIR else None
             if ended is None:
@@ -260,11 +256,7 @@ class Platform:
         else, 409 once it has ended. An interrupted stream's new window runs from when it was
         interrupted: one that has run out ends it at the reaper's next round."""
         async with self._change(stream_id) as change:
-            stream = await change.stream(stream_id)
-            if stream is None:
-                raise ApiError(404, "not_found", f"no stream {stream_id}")
-            if stream.creator_id != user_id:
-                raise ApiError(403, "forbidden", "only the stream's creator may change it")
+            await owned(change, stream_id, user_id, "change")
             changed = await change.set_window(stream_id, window)
             if changed is None:
                 raise ApiError(409, "ended", f"stream {stream_id} has ended and cannot change")
@@ -458,3 +450,14 @@ class Platform:
             },
             since,
         )
+
+
+async def owned(change: Changes, stream_id: uuid.UUID, user_id: uuid.UUID, what: str) -> Stream:
+    """The stream, locked for the change, if `user_id` created it: 404 if there is no such
+    stream, 403 for anyone else."""
+    stream = await change.stream(stream_id)
+    if stream is None:
+        raise ApiError(404, "not_found", f"no stream {stream_id}")
+    if stream.creator_id != user_id:
+        raise ApiError(403, "forbidden", f"only the stream's creator may {what} it")
+    return stream
