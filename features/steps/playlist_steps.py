@@ -201,8 +201,9 @@ def playing_in_browser(context: Context, viewer: str, owner: str) -> None:
     """Ben's browser keeps playing in the background, whatever happens meanwhile."""
     player = Player(player_url(context, owner))
     world_of(context).watching.players[viewer] = player
-    played = player.wait_until(lambda p: p.played_on_for(0) >= 2.0, within=20)
-    assert played, f"{viewer}'s browser did not start playing: {player.playback.problems()}"
+    if not player.wait_until(lambda p: p.played_on_for(0) >= 2.0, within=20):
+        problems = player.stop().problems()  # stop() says so if the browser itself failed
+        raise AssertionError(f"{viewer}'s browser did not start playing: {problems}")
 
 
 @then("{viewer:Name}'s browser plays {owner:Name}'s video again without a reload of the page")
