@@ -140,3 +140,13 @@ Feature: A broadcaster's connection comes back
       When Ada starts ffmpeg again with the same key
       Then Ada's stream is live everywhere
       And Ben is told that Ada's stream resumed
+
+    @ffmpeg @browser
+    Scenario: Ben's browser plays on when ffmpeg is restarted
+      Given Ada has created a stream with a reconnect window of 10 seconds
+      And Ada is broadcasting with ffmpeg
+      And Ben is playing Ada's stream in a browser
+      When ffmpeg is killed
+      Then Ada's stream is interrupted everywhere
+      When Ada starts ffmpeg again with the same key
+      Then Ben's browser plays Ada's video again without a reload of the page

@@ -404,6 +404,7 @@ def still_interrupted(context: Context, name: str) -> None:
 def live_again(context: Context, name: str, seconds: int = 0) -> None:
     time.sleep(seconds)  # the broadcaster's own pause, as a person takes it
     go_live(context, name)
+    world_of(context).back_at = world_of(context).broadcast_of(name).live_since or time.time()
 
 
 @when("{name:Name} ends her stream through the platform")
@@ -492,7 +493,9 @@ def broadcasting_with_ffmpeg(context: Context, name: str) -> None:
 
 @when("ffmpeg is killed")
 def ffmpeg_killed(context: Context) -> None:
-    for ffmpeg in world_of(context).ffmpegs.values():
+    world = world_of(context)
+    world.lost_at = time.time()
+    for ffmpeg in world.ffmpegs.values():
         ffmpeg.kill()
 
 
@@ -503,3 +506,4 @@ def ffmpeg_again(context: Context, name: str) -> None:
     ffmpeg.start()
     context.add_cleanup(ffmpeg.kill)
     world.ffmpegs[name] = ffmpeg
+    world.back_at = time.time()

@@ -210,8 +210,8 @@ def playing_in_browser(context: Context, viewer: str, owner: str) -> None:
 def plays_again(context: Context, viewer: str, owner: str) -> None:
     world = world_of(context)
     player = world.watching.players[viewer]
-    resumed_at = world.broadcast_of(owner).live_since
-    assert resumed_at is not None, f"{owner} has not gone live again"
+    resumed_at = world.back_at
+    assert resumed_at, f"{owner} has not come back in this scenario"
     player.wait_until(lambda p: p.played_on_for(resumed_at) >= PLAYS_ON, within=20)
     playback = player.stop()
     attach_playback(viewer, playback)

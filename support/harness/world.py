@@ -129,6 +129,7 @@ class World:
     encoders: dict[str, Encoder] = field(default_factory=dict)  # with their automatic reconnect
     ffmpegs: dict[str, FfmpegPublisher] = field(default_factory=dict)
     lost_at: float = 0.0  # time.time() when a broadcaster's connection dropped or went silent
+    back_at: float = 0.0  # time.time() when she came back (went live again, restarted ffmpeg)
     attempts: dict[str, Broadcast] = field(default_factory=dict)
     viewers: dict[str, Viewer] = field(default_factory=dict)
     crowd: list[Viewer] = field(default_factory=list)

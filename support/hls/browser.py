@@ -147,10 +147,10 @@ class Playback:
         else:
             after = self.between(played_on)
             problems += [f"after the stall: {p}" for p in after.problems(ratio=0.0)]
-            if self.played_on_for(resumed_at) < plays_on:
+            played = self.played_on_for(resumed_at)
+            if played < plays_on:
                 problems.append(
-                    f"after the stall it played {self.played_on_for(resumed_at):.2f} s of "
-                    f"video, not {plays_on:.2f} s"
+                    f"after the stall it played {played:.2f} s of video, not {plays_on:.2f} s"
                 )
         loads = {s["loadedAt"] for s in self.samples if "loadedAt" in s}
         if len(loads) > 1:
