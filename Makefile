@@ -43,11 +43,13 @@ test: lint typecheck deploy-check unit
 	$(MAKE) accept JOBS=$(TEST_JOBS)
 	$(MAKE) chaos-short
 
-# The HTML report of the last run (needs Java, which the Allure command line runs on).
+# The HTML report of the last run (needs Java, which the Allure command line runs on), and the
+# living specification beside it (reports/allure-report/specification.html, readable as a file).
 report: bootstrap
 	@command -v java >/dev/null || { echo "make report: the Allure command line needs Java 8+ (e.g. openjdk-17-jre-headless)"; exit 1; }
-	$(BIN)/python -m support.tools.report reports/allure-results reports/allure-report
+	$(BIN)/python -m support.tools.report prepare reports/allure-results reports/allure-report
 	node_modules/.bin/allure generate reports/allure-results --clean -o reports/allure-report
+	$(BIN)/python -m support.tools.report specification reports/allure-report
 	@echo "open reports/allure-report/index.html through a web server, e.g. node_modules/.bin/allure open reports/allure-report"
 
 compose-keys:

@@ -12,7 +12,7 @@ import re
 import warnings
 from pathlib import Path
 
-from support.core.contract import CONTRACT_DIR, events_schema, openapi
+from support.core.contract import CONTRACT_DIR, coverage, events_schema, openapi
 
 ROOT = CONTRACT_DIR.parent.parent
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -39,15 +39,6 @@ def contract_rules() -> set[str]:
     return rules
 
 
-def table() -> dict[str, str]:
-    rows = {}
-    for line in (CONTRACT_DIR / "coverage.md").read_text().splitlines():
-        found = re.match(r"\| `(.+)` \| (.+) \|$", line)
-        if found:
-            rows[found[1]] = found[2]
-    return rows
-
-
 def scenarios(feature: Path) -> set[str]:
     text = feature.read_text()
     return set(re.findall(r"^\s*Scenario(?: Outline)?: (.+?)\s*$", text, re.MULTILINE))
@@ -69,20 +60,20 @@ def missing_reference(reference: str) -> str | None:
 
 
 def test_every_rule_of_the_contract_has_a_row_and_every_row_a_rule() -> None:
-    rules, rows = contract_rules(), table()
+    rules, rows = contract_rules(), coverage()
     assert rules - rows.keys() == set(), "rules with no row in coverage.md"
     assert rows.keys() - rules == set(), "rows for rules the contract does not state"
 
 
 def test_every_row_names_scenarios_and_tests_that_exist() -> None:
     problems, pending = [], []
-    for rule, checked_by in table().items():
-        if checked_by.startswith("pending: issue "):
-            pending.append(f"{rule}: {checked_by}")
+    for rule, checked_by in coverage().items():
+        if checked_by[0].startswith("pending: issue "):
+            pending.append(f"{rule}: {checked_by[0]}")
             continue
         problems += [
             f"{rule}: {why}"
-            for reference in checked_by.split("; ")
+            for reference in checked_by
             if (why := missing_reference(reference)) is not None
         ]
     assert problems == []

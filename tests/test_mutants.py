@@ -5,7 +5,8 @@ from typing import Any
 
 import pytest
 
-from support.tools.mutants import Edit, Mutant, catalogue, judge, mutate, then_patterns
+from support.report.proofs import Edit, Mutant, catalogue
+from support.tools.mutants import judge, mutate, then_patterns
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -105,3 +105,14 @@ def stores() -> dict[str, Any]:
     """The store names the suite reads (stores.json): tables, columns, keys and the topic."""
     document: dict[str, Any] = json.loads((CONTRACT_DIR / "stores.json").read_text())
     return document
+
+
+def coverage() -> dict[str, list[str]]:
+    """docs/contract/coverage.md: each rule of the contract and what checks it, as written there
+    (`features/FILE: scenario`, `tests/FILE::test`, or `pending: issue N`)."""
+    rows = {}
+    for line in (CONTRACT_DIR / "coverage.md").read_text().splitlines():
+        found = re.match(r"\| `(.+)` \| (.+) \|$", line)
+        if found:
+            rows[found[1]] = found[2].split("; ")
+    return rows

@@ -5,6 +5,9 @@
 - The suite's tags become Allure labels and links: `@epic:x`, `@owner:x`, `@severity:x` and
   `@contract:section` (a link to that section of docs/contract/README.md); a scenario's story is
   the Rule it belongs to.
+- Each result names its scenario's place (a `location` label, `features/x.feature:LINE`: an
+  outline's example names its row's line) and links to that scenario in the living specification,
+  which `make report` writes beside the report's index.html (support/report/specification.py).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from typing import Any
 
 from allure_behave.formatter import AllureFormatter as BaseAllureFormatter
 from allure_commons.model2 import Label, Link, TestResult
+
+from support.report.specification import anchor, location_of
 
 CONTRACT_DOC = "docs/contract/README.md"
 LABELS = ("epic", "owner", "severity")
@@ -37,7 +42,7 @@ class AllureFormatter(BaseAllureFormatter):  # type: ignore[misc]
 
 
 def enrich(result: TestResult, scenario: Any, contract: str) -> None:
-    rule = scenario.parent if type(scenario.parent).__name__ == "Rule" else None
+    rule = rule_of(scenario)
     tags = [str(t) for t in (*scenario.feature.tags, *(rule.tags if rule else ()), *scenario.tags)]
     translated = {tag for tag in tags if tag.partition(":")[0] in (*LABELS, "contract")}
     result.labels = [
@@ -55,3 +60,16 @@ def enrich(result: TestResult, scenario: Any, contract: str) -> None:
             result.labels.append(Label(name=key, value=value))
     if rule is not None:
         result.labels.append(Label(name="story", value=rule.name))
+    location = location_of(scenario)
+    result.labels.append(Label(name="location", value=location))
+    result.links.append(
+        Link(type="link", url=f"specification.html#{anchor(location)}", name="living specification")
+    )
+
+
+def rule_of(scenario: Any) -> Any:
+    """The Rule a scenario is under, an outline's example through its outline; or None."""
+    parent = scenario.parent
+    if type(parent).__name__ == "ScenarioOutline":
+        parent = parent.parent
+    return parent if type(parent).__name__ == "Rule" else None

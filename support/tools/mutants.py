@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,32 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from support.report.behave_json import results
+from support.report.proofs import Edit, Mutant, catalogue, recorded_row, table_head
 
-CATALOGUE = Path("tests/mutants.toml")
 OUT = Path("reports/mutants")
 STEPS = Path("features/steps")
 THEN = re.compile(r"""^@then\((['"])(.*)\1\)\s*$""")
 DECORATOR = re.compile(r"^@(given|when|then|step)\(")
-
-
-@dataclass(frozen=True)
-class Edit:
-    file: str  # the file changed, relative to the repository
-    old: str  # text that stands exactly once in that file
-    new: str  # what it becomes
-
-
-@dataclass(frozen=True)
-class Mutant:
-    name: str  # what is broken, in the platform's words
-    then: str  # the Then step definition's pattern, as in its @then(...)
-    where: str  # features/x.feature:LINE, the scenario (or the line of one of its steps)
-    edits: tuple[Edit, ...]
-    args: tuple[str, ...] = ()  # behave's, beside the location (e.g. a tag the default leaves out)
-
-    @property
-    def files(self) -> str:
-        return ", ".join(sorted({f"`{edit.file}`" for edit in self.edits}))
 
 
 @dataclass(frozen=True)
@@ -68,14 +47,6 @@ class Outcome:
     verdict: str  # killed, survived, elsewhere, unrun
     seconds: float
     detail: str  # the failing step and its message, or why there is none
-
-
-def catalogue(path: Path = CATALOGUE) -> list[Mutant]:
-    return [
-        Mutant(entry["name"], entry["then"], entry["where"],
-               tuple(Edit(**edit) for edit in entry["edit"]), tuple(entry.get("args", ())))
-        for entry in tomllib.loads(path.read_text())["mutant"]
-    ]  # fmt: skip
 
 
 def then_patterns(steps: Path = STEPS) -> dict[str, str]:
@@ -176,11 +147,8 @@ def slug(text: str) -> str:
 
 
 def table(outcomes: list[Outcome]) -> str:
-    lines = ["| Then | mutant (what was broken) | scenario | verdict |", "|---|---|---|---|"]
-    for outcome in sorted(outcomes, key=lambda o: (o.mutant.then, o.mutant.name)):
-        m = outcome.mutant
-        lines.append(f"| {m.then} | {m.name} ({m.files}) | {m.where} | {outcome.verdict} |")
-    return "\n".join(lines)
+    ordered = sorted(outcomes, key=lambda o: (o.mutant.then, o.mutant.name))
+    return "\n".join([*table_head(), *(recorded_row(o.mutant, o.verdict) for o in ordered)])
 
 
 def shares(items: list[Mutant], jobs: int) -> Iterator[list[Mutant]]:
