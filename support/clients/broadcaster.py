@@ -44,7 +44,11 @@ class Broadcast:
             media = clip()
             broadcast._media = asyncio.create_task(
                 publisher.send_media(
-                    media.metadata, media.headers, looped(media, seconds), realtime=realtime
+                    media.metadata,
+                    media.headers,
+                    looped(media, seconds),
+                    realtime=realtime,
+                    stamps=True,
                 ),
                 name="broadcast-media",
             )

@@ -104,6 +104,30 @@ def nal_types(data: bytes, *, hevc: bool = False) -> list[int]:
     return types
 
 
+def video_access_units(data: bytes, pid: int | None) -> Iterator[bytes]:
+    """The elementary stream of each PES of the video PID, past the PES header: an access unit
+    each, as muxers write H.264 and HEVC (ISO/IEC 13818-1 2.4.3.6)."""
+    current: bytearray | None = None
+    for offset in range(0, len(data) - PACKET + 1, PACKET):
+        packet = data[offset : offset + PACKET]
+        control = (packet[3] >> 4) & 0x03
+        if packet[0] != SYNC or (packet[1] & 0x1F) << 8 | packet[2] != pid or control not in (1, 3):
+            continue
+        payload = packet[4 + (1 + packet[4] if control == 3 else 0) :]
+        if packet[1] & 0x40:
+            if current is not None:
+                yield elementary(bytes(current))
+            current = bytearray(payload)
+        elif current is not None:
+            current += payload
+    if current is not None:
+        yield elementary(bytes(current))
+
+
+def elementary(pes: bytes) -> bytes:
+    return pes[9 + pes[8] :] if len(pes) > 9 and pes[:3] == b"\x00\x00\x01" else b""
+
+
 def pes_pts(payload: bytes) -> int | None:
     if len(payload) < 14 or payload[:3] != b"\x00\x00\x01" or not payload[7] & 0x80:
         return None

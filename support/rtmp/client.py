@@ -15,7 +15,8 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from support.media.flv import FlvTag
+from support.media import sei
+from support.media.flv import VIDEO, FlvTag
 from support.rtmp.session import (
     Connected,
     ProbeOutcome,
@@ -119,23 +120,31 @@ class RtmpPublisher:
         frames: Iterable[FlvTag],
         *,
         realtime: bool = True,
+        stamps: bool = False,
     ) -> None:
-        """Metadata, sequence headers, then frames; paced by their timestamps when realtime."""
+        """Metadata, sequence headers, then frames; paced by their timestamps when realtime.
+        With `stamps`, each video frame carries the wall-clock instant it was due to go out (when
+        a camera would have taken it; support/media/sei.py)."""
         self.session.send_metadata(metadata)
+        length_size = 4
         for tag in headers:
             self.session.send_media(tag, timestamp=0)
+            if tag.kind == VIDEO:
+                length_size = sei.nal_length_size(tag)
         await self._flush()
-        started = time.perf_counter()
-        for tag in frames:
+        started, wall = time.perf_counter(), time.time()
+        for frame in frames:
             if self.closed.is_set():
                 raise ConnectionError(f"the server closed the connection: {self.close_reason}")
             if realtime:
                 # Frames due within AHEAD go out together, in one write: a wake-up per frame
                 # (some 70 a second) cost more CPU than all the RTMP work.
-                due = started + tag.timestamp / 1000 - time.perf_counter()
+                due = started + frame.timestamp / 1000 - time.perf_counter()
                 if due > AHEAD:
                     await self._flush()
                     await asyncio.sleep(due)  # pacing media, not waiting for a condition
+            sent_at = wall + frame.timestamp / 1000 if realtime else time.time()
+            tag = sei.stamped(frame, sent_at, length_size) if stamps else frame
             self.session.send_media(tag)
             if not realtime:
                 await self._flush()
