@@ -4,7 +4,6 @@ and after it transcodes it (libx264 with udu_sei, as a ladder's transcoder would
 
 from __future__ import annotations
 
-import struct
 import subprocess
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from hypothesis import strategies as st
 
 from support.media import sei, ts
 from support.media.fixture import clip
-from support.media.flv import VIDEO, FlvTag
+from support.media.flv import VIDEO, write_tags
 
 SENT_AT = 1796300725.860123
 
@@ -61,24 +60,12 @@ def test_the_stamp_goes_before_the_frames_first_slice() -> None:
     assert sei.stamped(audio, SENT_AT) is audio
 
 
-def flv(tags: list[FlvTag]) -> bytes:
-    out = bytearray(b"FLV\x01\x05\x00\x00\x00\x09\x00\x00\x00\x00")
-    for tag in tags:
-        header = struct.pack(">B", tag.kind) + len(tag.data).to_bytes(3, "big")
-        header += (tag.timestamp & 0xFFFFFF).to_bytes(3, "big") + bytes(
-            [tag.timestamp >> 24 & 0xFF]
-        )
-        out += header + b"\x00\x00\x00" + tag.data
-        out += struct.pack(">I", 11 + len(tag.data))
-    return bytes(out)
-
-
 @pytest.fixture(scope="module")
 def stamped_flv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     media = clip()
     frames = [sei.stamped(tag, SENT_AT + tag.timestamp / 1000) for tag in media.frames]
     path = tmp_path_factory.mktemp("sei") / "stamped.flv"
-    path.write_bytes(flv([*media.headers, *frames]))
+    path.write_bytes(write_tags([*media.headers, *frames]))
     return path
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import port_for
 import pytest
 
+import support.stack
 from support.stack import KEEP_RUNS, StackError, booted, prune_runs
 from support.stack.ports import PortClaims
 from support.stack.server import CheckedServer
@@ -136,3 +137,12 @@ def test_pruning_passes_over_a_run_another_stack_removed_meanwhile(
     monkeypatch.setattr(Path, "glob", lambda self, pattern: iter(listed))
     prune_runs(tmp_path)
     assert len([p for p in listed if p.exists()]) == KEEP_RUNS
+
+
+def test_the_latency_promise_is_derived_from_the_fragment_the_ingest_is_given() -> None:
+    """The embedded platform's bounds (the contract's "Latency") come from FRAGMENT, so it must be
+    the hls_fragment nginx-rtmp is configured with."""
+    template = (Path(support.stack.__file__).parent / "templates" / "nginx.conf").read_text()
+    assert f"hls_fragment {support.stack.FRAGMENT:g}s;" in template
+    assert support.stack.PLAYBACK_DELAY_BOUND == 4.5
+    assert support.stack.SEGMENT_DELAY_BOUND == 1.5

@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,9 @@ from support.core.target import (
 )
 from support.harness.probes import PROBE_TIMEOUT, clickhouse_answers, probe, rtmp_answers
 
-FULL = {name: f"http://127.0.0.1:9/{name}" for name in ENDPOINTS} | {"jwt_private_key": "PEM"}
+FULL: dict[str, Any] = {name: f"http://127.0.0.1:9/{name}" for name in ENDPOINTS} | {
+    "jwt_private_key": "PEM"
+}
 
 
 def test_nothing_configured_means_the_embedded_stack() -> None:
@@ -34,6 +37,21 @@ def test_userdata_wins_over_the_environment() -> None:
     assert target.kind == "external"
     assert target.api_url == "https://staging.example/api"
     assert target.redis_url == FULL["redis_url"]
+
+
+def test_an_external_target_declares_its_delay_bounds_or_has_none() -> None:
+    target = configured({**FULL, "playback_delay_bound": "6.5"}, {})
+    assert target is not None
+    assert target.playback_delay_bound == 6.5
+    assert target.segment_delay_bound is None
+    assert "playback_delay_bound 6.5 s" in target.describe()
+    assert "segment_delay_bound  not declared" in target.describe()
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-1", "inf", "nan"])
+def test_a_delay_bound_that_is_no_duration_is_refused(value: str) -> None:
+    with pytest.raises(TargetError, match="NOVA_SEGMENT_DELAY_BOUND must be a positive number"):
+        configured({**FULL, "segment_delay_bound": value}, {})
 
 
 def test_a_partial_configuration_names_what_is_missing() -> None:

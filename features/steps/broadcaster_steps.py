@@ -415,6 +415,7 @@ def ends_through_api(context: Context, name: str) -> None:
     assert reply.status == 200, f"{name} could not end her stream: {reply.describe()}"
 
 
+@given("{name:Name} has changed her stream's reconnect window to {seconds:d} seconds")
 @when("{name:Name} changes her stream's reconnect window to {seconds:d} seconds")
 def changes_window(context: Context, name: str, seconds: int) -> None:
     world = world_of(context)

@@ -17,6 +17,7 @@ import aiohttp
 from support.core.contract import event_problems
 from support.core.sequence import Told, told
 from support.core.timestamps import parse_rfc3339
+from support.hls.latency import Delay, Delays
 
 CONNECT_TIMEOUT = 10.0
 
@@ -190,3 +191,9 @@ def delivery_seconds(frame: Frame) -> float | None:
     except ValueError:
         return None
     return frame.received_at - happened
+
+
+def room_delays(frames: list[Frame]) -> Delays:
+    """How long after the instant each event describes a viewer's page received it."""
+    seen = [Delay(f.received_at, d) for f in frames if (d := delivery_seconds(f)) is not None]
+    return Delays("sent to told (room event)", seen, [] if seen else ["no timed event arrived"])

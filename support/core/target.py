@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 
@@ -29,17 +30,28 @@ class Target:
     kafka_bootstrap: str
     clickhouse_url: str
     jwt_private_key: str
+    # How far behind the broadcaster's camera, in seconds, the target promises a viewer is
+    # (docs/contract/README.md, "Latency"): a segment listed in its playlist, and the picture in
+    # a browser. The embedded stack's are derived from its settings; an external target
+    # declares its own, or its delays are reported against no bound.
+    segment_delay_bound: float | None = None
+    playback_delay_bound: float | None = None
 
     def describe(self) -> str:
         """What was resolved, one endpoint a line, without secrets."""
         lines = [f"target: {self.kind}"]
-        for field in fields(self):
-            if field.name not in ("kind", "jwt_private_key"):
-                lines.append(f"  {field.name:<16} {redact(getattr(self, field.name))}")
+        for name in ENDPOINTS:
+            lines.append(f"  {name:<16} {redact(getattr(self, name))}")
+        for name in BOUNDS:
+            value = getattr(self, name)
+            lines.append(f"  {name:<20} {'not declared' if value is None else f'{value:g} s'}")
         return "\n".join(lines)
 
 
-ENDPOINTS = tuple(f.name for f in fields(Target) if f.name not in ("kind", "jwt_private_key"))
+BOUNDS = ("segment_delay_bound", "playback_delay_bound")
+ENDPOINTS = tuple(
+    f.name for f in fields(Target) if f.name not in ("kind", "jwt_private_key", *BOUNDS)
+)
 
 
 def redact(url: str) -> str:
@@ -55,8 +67,8 @@ def env_name(endpoint: str) -> str:
 
 def configured(userdata: Mapping[str, str], environ: Mapping[str, str]) -> Target | None:
     """The external target the user configured, or None for the embedded stack."""
-    values = {}
-    for name in (*ENDPOINTS, "jwt_private_key", "jwt_private_key_file"):
+    values: dict[str, Any] = {}
+    for name in (*ENDPOINTS, "jwt_private_key", "jwt_private_key_file", *BOUNDS):
         value = userdata.get(name) or environ.get(env_name(name))
         if value:
             values[name] = value
@@ -68,6 +80,9 @@ def configured(userdata: Mapping[str, str], environ: Mapping[str, str]) -> Targe
             values["jwt_private_key"] = path.read_text()
         except OSError as error:
             raise TargetError(f"cannot read the JWT signing key at {path}: {error}") from None
+    bounds: dict[str, Any] = {
+        name: bound(name, values.pop(name)) for name in BOUNDS if name in values
+    }
     missing = [name for name in (*ENDPOINTS, "jwt_private_key") if name not in values]
     if missing:
         wanted = ", ".join(
@@ -79,7 +94,18 @@ def configured(userdata: Mapping[str, str], environ: Mapping[str, str]) -> Targe
             f"an external target needs every endpoint; missing: {wanted}. "
             "Configure none of them to run against the embedded stack."
         )
-    return Target(kind="external", **values)
+    return Target(kind="external", **values, **bounds)
+
+
+def bound(name: str, value: str) -> float:
+    """A declared delay bound: a positive number of seconds."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise TargetError(f"{env_name(name)} must be a positive number of seconds, not {value!r}")
+    return seconds
 
 
 def check_stream_urls(target: Target, publish_url: str, hls_url: str) -> None:

@@ -22,6 +22,7 @@ from support.core.loop import RunLoop
 from support.core.target import Target, check_stream_urls
 from support.harness.identity import Person, TokenIssuer
 from support.hls.browser import Playback, Player, PlayerPage
+from support.hls.latency import Delays
 from support.hls.live import LiveReport
 from support.stack import EmbeddedStack
 from support.stores.clickhouse import ClickHouseChecker
@@ -103,6 +104,7 @@ class Watching:
     page: PlayerPage | None = None  # the player page, served for @browser scenarios
     players: dict[str, Player] = field(default_factory=dict)  # browsers playing meanwhile
     jobs: dict[str, concurrent.futures.Future[LiveReport]] = field(default_factory=dict)
+    delays: dict[str, Delays] = field(default_factory=dict)  # a broadcaster's segments, timed
 
 
 @dataclass

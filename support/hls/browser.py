@@ -23,6 +23,8 @@ from urllib.parse import urlencode
 import port_for
 from aiohttp import web
 
+from support.hls.latency import Delay, Delays
+
 HLS_JS = Path(__file__).resolve().parents[2] / "node_modules" / "hls.js" / "dist" / "hls.min.js"
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 FLAGS = [
@@ -31,6 +33,9 @@ FLAGS = [
     "--autoplay-policy=no-user-gesture-required", "--mute-audio",
 ]  # fmt: skip
 PROGRESS_RATIO = 0.8
+# hls.js's liveSyncDurationCount on the player page: it plays this many target durations behind
+# the live edge (the embedded platform's latency promise is derived from it: support/stack).
+LIVE_SYNC_COUNT = 2
 
 
 class BrowserUnavailable(RuntimeError):
@@ -64,6 +69,7 @@ class PlayerPage:
 async def serve_player() -> PlayerPage:
     """The player page and hls.js on a free port (started on the run's loop)."""
     page = resources.files("support.hls").joinpath("player.html").read_text()
+    page = page.replace("LIVE_SYNC_COUNT", str(LIVE_SYNC_COUNT))
 
     async def player(_: web.Request) -> web.Response:
         return web.Response(text=page, content_type="text/html")
@@ -156,6 +162,14 @@ class Playback:
         if len(loads) > 1:
             problems.append(f"the page was loaded {len(loads)} times")
         return list(dict.fromkeys(problems))
+
+    def behind(self) -> Delays:
+        """How far the picture on screen was behind the camera, once a second while playing
+        (support/hls/player.html reads the publisher's stamps; support/hls/latency.py)."""
+        state = self.samples[-1] if self.samples else {}
+        seen = [Delay(float(b["at"]), float(b["seconds"])) for b in state.get("behind", [])]
+        unmeasured = [] if seen else ["the page found no stamp near the picture it showed"]
+        return Delays("sent to played (browser)", seen, unmeasured)
 
     def stalls(self) -> str:
         """The player's own account: its waiting and playing events, with their times."""

@@ -73,3 +73,14 @@ def read_tags(data: bytes) -> Iterator[FlvTag]:
         if kind in (AUDIO, VIDEO, SCRIPT):
             yield FlvTag(kind, timestamp, data[body_start:body_end])
         offset = body_end + 4
+
+
+def write_tags(tags: Iterator[FlvTag] | list[FlvTag]) -> bytes:
+    """An FLV file of audio and video (header, then each tag and its PreviousTagSize)."""
+    out = bytearray(b"FLV\x01\x05\x00\x00\x00\x09\x00\x00\x00\x00")
+    for tag in tags:
+        stamp = tag.timestamp & 0xFFFFFF, tag.timestamp >> 24 & 0xFF
+        out += bytes([tag.kind]) + len(tag.data).to_bytes(3, "big")
+        out += stamp[0].to_bytes(3, "big") + bytes([stamp[1]]) + b"\x00\x00\x00" + tag.data
+        out += struct.pack(">I", 11 + len(tag.data))
+    return bytes(out)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from support.chaos.checker import Violation
     from support.chaos.history import History
+    from support.hls.latency import Delays
 
 
 def latency_histogram(seconds: list[float], title: str, marks: dict[str, float]) -> bytes:
@@ -67,6 +68,38 @@ def chaos_timeline(history: History, violations: list[Violation]) -> bytes:
     axes.set_title(f"chaos, seed {history.seed}: {len(history.ops)} operations, "
                    f"{len(history.faults)} faults, {len(violations)} violations")  # fmt: skip
     axes.legend(loc="upper right", fontsize=8)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+DELAY_COLOURS = ("#4a7fb0", "#2e8b57", "#e67e22", "#8e44ad")
+
+
+def delays_over_time(delays: list[Delays], title: str, bound: float | None = None) -> bytes:
+    """Each kind of delay behind the camera against the seconds since the first was seen, with
+    the bound the target promises as a line."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(8, 4), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.subplots()
+    start = min((d.at for found in delays for d in found.seen), default=0.0)
+    for found, colour in zip(delays, DELAY_COLOURS, strict=False):
+        if found.seen:
+            axes.plot([d.at - start for d in found.seen], [d.seconds for d in found.seen],
+                      marker=".", linewidth=1, color=colour, label=found.name)  # fmt: skip
+    if bound is not None:
+        axes.axhline(
+            bound, linestyle="--", color="#c0392b", linewidth=1, label=f"bound {bound:g} s"
+        )
+    axes.set_xlabel("seconds")
+    axes.set_ylabel("behind the camera (s)")
+    axes.set_ylim(bottom=0)
+    axes.set_title(title)
+    axes.legend(fontsize=8, loc="upper left")
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")

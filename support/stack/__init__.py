@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from support.core.target import Target
+from support.hls.browser import LIVE_SYNC_COUNT
 from support.stack import launchers
 from support.stack.ports import PortClaims
 from support.stack.server import Server, StackError
@@ -34,6 +35,20 @@ APPLICATIONS = ("service", "analytics")
 
 
 KEEP_RUNS = 20
+
+# The embedded platform's latency promise (docs/contract/README.md, "Latency"), derived from its
+# settings. A frame waits in its fragment until the fragment closes (FRAGMENT: nginx-rtmp's
+# hls_fragment, cut at the next keyframe, one a second), then nginx-rtmp writes it and lists it
+# (LISTING allows for that and for a viewer's fetch). A player learns of it at its next reload,
+# at most one target duration later, and plays LIVE_SYNC_COUNT target durations behind the live
+# edge it knows (hls.js's liveSyncDurationCount, the player page's setting).
+FRAGMENT = (
+    1.0  # seconds: hls_fragment in templates/nginx.conf (tests/test_stack.py holds them equal)
+)
+TARGET_DURATION = 1.0  # EXT-X-TARGETDURATION nginx-rtmp writes for 1 s fragments
+LISTING = 0.5
+SEGMENT_DELAY_BOUND = FRAGMENT + LISTING
+PLAYBACK_DELAY_BOUND = FRAGMENT + TARGET_DURATION * (1 + LIVE_SYNC_COUNT) + LISTING
 
 
 def prune_runs(root: Path) -> None:
@@ -121,6 +136,8 @@ class EmbeddedStack:
             kafka_bootstrap=f"127.0.0.1:{ports.kafka}",
             clickhouse_url=f"clickhouse://127.0.0.1:{ports.clickhouse_tcp}/default",
             jwt_private_key=private_key,
+            segment_delay_bound=SEGMENT_DELAY_BOUND,
+            playback_delay_bound=PLAYBACK_DELAY_BOUND,
         )
 
     def _start_all(self, builders: dict[str, Callable[[], Server]]) -> None:
