@@ -23,15 +23,15 @@ Feature: Delay behind the camera
 
     Scenario: Every segment of Ada's video is listed a fragment after her camera sent it
       Given Ada has gone live
-      When Ada's video is timed for 4 seconds
+      When Ada's video is timed for 3 seconds
       Then every segment of Ada's video was listed within the promised delay of her camera
 
     @browser
     Scenario: Ben's browser shows Ada's camera no later than the platform promises
-      Given Ada has broadcast 6 seconds of video
+      Given Ada has broadcast 5 seconds of video
       And Ben is watching Ada's stream page
       And Cleo has joined Ada's stream
-      When Ben plays Ada's stream in a browser for 8 seconds
+      When Ben plays Ada's stream in a browser for 5 seconds
       Then Ben's browser was never further behind Ada's camera than promised
 
   Rule: After a broadcaster comes back, the viewer is soon within the bound again
@@ -49,15 +49,11 @@ Feature: Delay behind the camera
   Rule: The video does not slow down when another server fails
 
     @fault
-    Scenario Outline: Ada's video is no later while the <server> is down
+    Scenario: Ada's video is no later while every server but the ingest is down
       Given Ada has gone live
-      And the <server> is down
-      When Ada's video is timed for 4 seconds
+      And the streaming service is down
+      And the database is down
+      And the viewer counts store is down
+      And the event broker is down
+      When Ada's video is timed for 3 seconds
       Then every segment of Ada's video was listed within the promised delay of her camera
-
-      Examples:
-        | server              |
-        | database            |
-        | viewer counts store |
-        | event broker        |
-        | streaming service   |

@@ -365,6 +365,18 @@ def create_with_window(context: Context, name: str, seconds: int) -> None:
         f"the stream was created with another window: {reply.describe()}"
     )
     world.add_stream(name, reply.body)
+    end_at_cleanup(context, name)
+
+
+def end_at_cleanup(context: Context, name: str) -> None:
+    """A stream with a window outlives its broadcast (interrupted, it ends when the window runs
+    out): the scenario ends it at once when it is over, after the broadcast's own cleanup, so
+    that it ends in no later scenario on the same platform (a gauge that scenario reads)."""
+    world = world_of(context)
+    stream = world.stream_of(name)
+    context.add_cleanup(
+        lambda: world.call(world.run.api.end_stream(world.token(name), stream.stream_id))
+    )
 
 
 @given("{name:Name}'s connection has dropped")
@@ -427,6 +439,7 @@ def changes_window(context: Context, name: str, seconds: int) -> None:
     )
     assert reply.status == 200, f"{name} could not change her stream: {reply.describe()}"
     assert reply.body["reconnect_window_seconds"] == seconds, reply.describe()
+    end_at_cleanup(context, name)
 
 
 @given("{name:Name}'s encoder retries every {seconds:d} second")

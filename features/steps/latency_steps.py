@@ -31,7 +31,10 @@ def segments_within(context: Context, owner: str) -> None:
 @then("{viewer:Name}'s browser was never further behind {owner:Name}'s camera than promised")
 def picture_within(context: Context, viewer: str, owner: str) -> None:
     world = world_of(context)
-    behind = world.playback_of(viewer).behind()
+    playback = world.playback_of(viewer)
+    errors = playback.samples[-1].get("errors", []) if playback.samples else []
+    assert not errors, f"hls.js reported errors playing the stamped media: {errors}"
+    behind = playback.behind()
     judge(context, [behind, *pages_told(world)], world.run.target.playback_delay_bound,
           "playback_delay_bound", judged=behind)  # fmt: skip
 
@@ -63,7 +66,7 @@ def judge(
     the bound the target promises; a target that promises none is reported, not judged."""
     allure.attach("\n".join(d.describe() for d in delays), name="delays behind the camera")
     allure.attach(
-        delays_over_time(delays, "behind the camera", bound),
+        delays_over_time(delays, "behind the camera", {setting: bound} if bound else None),
         name="delays behind the camera over time",
         attachment_type=allure.attachment_type.PNG,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -77,9 +78,11 @@ def chaos_timeline(history: History, violations: list[Violation]) -> bytes:
 DELAY_COLOURS = ("#4a7fb0", "#2e8b57", "#e67e22", "#8e44ad")
 
 
-def delays_over_time(delays: list[Delays], title: str, bound: float | None = None) -> bytes:
+def delays_over_time(
+    delays: list[Delays], title: str, bounds: Mapping[str, float] | None = None
+) -> bytes:
     """Each kind of delay behind the camera against the seconds since the first was seen, with
-    the bound the target promises as a line."""
+    each bound the target promises as a dashed line."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -91,13 +94,14 @@ def delays_over_time(delays: list[Delays], title: str, bound: float | None = Non
         if found.seen:
             axes.plot([d.at - start for d in found.seen], [d.seconds for d in found.seen],
                       marker=".", linewidth=1, color=colour, label=found.name)  # fmt: skip
-    if bound is not None:
+    for (name, bound), style in zip((bounds or {}).items(), ("--", ":"), strict=False):
         axes.axhline(
-            bound, linestyle="--", color="#c0392b", linewidth=1, label=f"bound {bound:g} s"
+            bound, linestyle=style, color="#c0392b", linewidth=1, label=f"{name} {bound:g} s"
         )
+    highest = max([d.seconds for found in delays for d in found.seen] + [*(bounds or {}).values()])
     axes.set_xlabel("seconds")
     axes.set_ylabel("behind the camera (s)")
-    axes.set_ylim(bottom=0)
+    axes.set_ylim(0, highest * 1.45 if highest > 0 else 1)
     axes.set_title(title)
     axes.legend(fontsize=8, loc="upper left")
     figure.tight_layout()
