@@ -84,7 +84,7 @@ def ts_stamps(path: Path) -> list[float]:
     data = path.read_bytes()
     segment = ts.read(data)
     found = []
-    for pes in ts.video_access_units(data, segment.video_pid):
+    for pes in ts.pes_payloads(data, segment.video_pid):
         found += sei.stamps(sei.annexb_units(pes))
     return found
 

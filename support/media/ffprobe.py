@@ -22,7 +22,8 @@ def streams(data: bytes, *, count_frames: bool = False) -> list[dict[str, Any]]:
     """ffprobe's streams of these bytes (one or more segments); counting frames decodes them."""
     result = subprocess.run(
         ["ffprobe", "-v", "error", *(["-count_frames"] if count_frames else []),
-         "-show_entries", "stream=codec_type,codec_name,profile,pix_fmt,nb_read_frames",
+         "-show_entries",
+         "stream=codec_type,codec_name,profile,pix_fmt,nb_read_frames,width,height,r_frame_rate",
          "-of", "json", "-i", "pipe:0"],
         input=data, capture_output=True, timeout=60, check=False,
     )  # fmt: skip

@@ -104,9 +104,9 @@ def nal_types(data: bytes, *, hevc: bool = False) -> list[int]:
     return types
 
 
-def video_access_units(data: bytes, pid: int | None) -> Iterator[bytes]:
-    """The elementary stream of each PES of the video PID, past the PES header: an access unit
-    each, as muxers write H.264 and HEVC (ISO/IEC 13818-1 2.4.3.6)."""
+def pes_payloads(data: bytes, pid: int | None) -> Iterator[bytes]:
+    """The elementary stream of each PES of a PID, past the PES header (ISO/IEC 13818-1 2.4.3.6):
+    for video an access unit each, as muxers write H.264 and HEVC; for AAC, ADTS frames."""
     current: bytearray | None = None
     for offset in range(0, len(data) - PACKET + 1, PACKET):
         packet = data[offset : offset + PACKET]
