@@ -17,7 +17,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from support.core.verdict import failures
 from support.harness.polling import eventually
@@ -26,24 +25,15 @@ from support.hls.live import LiveReport, watch
 from support.media import ffprobe, fmp4, ts
 from support.media.fixture import fixture_path
 from support.media.segments import DURATION_MATCHES, TIMELINE
+from tests.served import served
 
 FFMPEG = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
 
 
 async def watched(directory: Path, seconds: float) -> LiveReport:
     """Serve `directory` over HTTP and watch its index.m3u8 for `seconds`."""
-    app = web.Application()
-    app.router.add_static("/hls/", directory)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        async with aiohttp.ClientSession() as session:
-            return await watch(session, f"http://127.0.0.1:{port}/hls/index.m3u8", seconds=seconds)
-    finally:
-        await runner.cleanup()
+    async with served(directory) as base, aiohttp.ClientSession() as session:
+        return await watch(session, f"{base}/index.m3u8", seconds=seconds)
 
 
 def package(directory: Path, *options: str, live: bool = False) -> subprocess.Popen[bytes]:

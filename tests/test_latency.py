@@ -10,7 +10,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from support.harness.polling import eventually
 from support.hls.browser import Playback
@@ -18,6 +17,7 @@ from support.hls.latency import Delay, Delays, SegmentClock, first_stamp
 from support.media import sei
 from support.media.fixture import clip, looped
 from support.media.flv import write_tags
+from tests.served import served
 
 FFMPEG = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
 
@@ -48,19 +48,10 @@ def stamped_flv(path: Path, seconds: float, base: float) -> None:
 
 
 async def clocked(directory: Path, seconds: float) -> Delays:
-    app = web.Application()
-    app.router.add_static("/hls/", directory)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    port = runner.addresses[0][1]
-    try:
-        async with aiohttp.ClientSession() as session:
-            clock = SegmentClock(session, f"http://127.0.0.1:{port}/hls/index.m3u8")
-            await asyncio.sleep(seconds)  # the span measured
-            return await clock.stop()
-    finally:
-        await runner.cleanup()
+    async with served(directory) as base, aiohttp.ClientSession() as session:
+        clock = SegmentClock(session, f"{base}/index.m3u8")
+        await asyncio.sleep(seconds)  # the span measured
+        return await clock.stop()
 
 
 def test_the_clock_times_ffmpegs_live_hls_of_stamped_media(tmp_path: Path) -> None:

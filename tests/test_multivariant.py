@@ -12,12 +12,12 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from support.core.verdict import Rule
 from support.hls import multivariant
 from support.hls.multivariant import MultivariantReport, judge
 from support.media.codecs import aac_object_type, fmp4_codecs, ts_codecs
+from tests.served import served
 
 LADDER = [
     "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
@@ -52,17 +52,8 @@ def ladders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 async def judged_at(directory: Path) -> MultivariantReport:
-    app = web.Application()
-    app.router.add_static("/hls/", directory)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    port = runner.addresses[0][1]
-    try:
-        async with aiohttp.ClientSession() as session:
-            return await judge(session, f"http://127.0.0.1:{port}/hls/master.m3u8")
-    finally:
-        await runner.cleanup()
+    async with served(directory) as base, aiohttp.ClientSession() as session:
+        return await judge(session, f"{base}/master.m3u8")
 
 
 def judge_dir(directory: Path) -> MultivariantReport:

@@ -1,0 +1,24 @@
+"""A directory served over HTTP on a free loopback port, as a packager's output would be by a web
+server (aiohttp's static files answer Range requests with 206)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from aiohttp import web
+
+
+@asynccontextmanager
+async def served(directory: Path) -> AsyncIterator[str]:
+    """The base URL under which `directory`'s files are served: `{base}/index.m3u8`."""
+    app = web.Application()
+    app.router.add_static("/hls/", directory)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/hls"
+    finally:
+        await runner.cleanup()
