@@ -21,11 +21,13 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from urllib.parse import urljoin
 
 import aiohttp
 
 from support.core.stats import percentiles
 from support.hls.fetch import get, get_range
+from support.hls.multivariant import is_multivariant
 from support.hls.playlist import Playlist, PlaylistError, Resource, Segment
 from support.media import sei, ts
 
@@ -48,10 +50,6 @@ class Delays:
 
     def since(self, instant: float) -> Delays:
         return Delays(self.name, [d for d in self.seen if d.at >= instant], self.unmeasured)
-
-    @property
-    def worst(self) -> float | None:
-        return max((d.seconds for d in self.seen), default=None)
 
     def beyond(self, bound: float) -> list[str]:
         """What breaks the bound: nothing measured, or each delay over it (the first few)."""
@@ -89,25 +87,34 @@ class SegmentClock:
         self._task = asyncio.create_task(self._run(), name="segment-clock")
 
     async def _run(self) -> None:
-        base = self.url.rsplit("/", 1)[0]
         while True:
             status, _, body = await get(self.session, self.url)
             listed_at = time.time()
-            if status == 200:
-                try:
-                    playlist = Playlist.parse(body.decode(errors="replace"))
-                except PlaylistError as error:
-                    self.delays.unmeasured.append(f"the playlist does not parse: {error}")
-                else:
-                    new = [s for s in playlist.segments if s.resource not in (self._known or set())]
-                    if self._known is not None:  # those listed before the clock began: unknown
-                        for segment in new:
-                            await self._measure(base, segment, listed_at)
-                    self._known = (self._known or set()) | {s.resource for s in new}
+            text = body.decode(errors="replace")
+            if status != 200:
+                pass  # not live yet, or gone: nothing is listed
+            elif is_multivariant(text):
+                self.delays.unmeasured.append("a multivariant playlist: the clock times a variant")
+            else:
+                await self._listed(text, listed_at)
             await asyncio.sleep(POLL)  # the clock's resolution, not a wait for a condition
 
-    async def _measure(self, base: str, segment: Segment, listed_at: float) -> None:
-        status, data, _ = await get_range(self.session, f"{base}/{segment.uri}", segment.byterange)
+    async def _listed(self, text: str, listed_at: float) -> None:
+        try:
+            playlist = Playlist.parse(text)
+        except PlaylistError as error:
+            self.delays.unmeasured.append(f"the playlist does not parse: {error}")
+            return
+        known = self._known or set()
+        new = [segment for segment in playlist.segments if segment.resource not in known]
+        if self._known is not None:  # those listed before the clock began: when is unknown
+            for segment in new:
+                await self._measure(segment, listed_at)
+        self._known = known | {segment.resource for segment in new}
+
+    async def _measure(self, segment: Segment, listed_at: float) -> None:
+        url = urljoin(self.url, segment.uri)
+        status, data, _ = await get_range(self.session, url, segment.byterange)
         if status != 200:
             self.delays.unmeasured.append(f"{segment.uri}: answered {status}")
         elif segment.map is not None or data[:1] != bytes([ts.SYNC]):
