@@ -22,10 +22,10 @@ from support.core.verdict import failures
 from support.harness.polling import eventually
 from support.hls import reloads
 from support.hls.live import LiveReport, watch
+from support.hls.local import served
 from support.media import ffprobe, fmp4, ts
 from support.media.fixture import fixture_path
 from support.media.segments import DURATION_MATCHES, TIMELINE
-from tests.served import served
 
 FFMPEG = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
 

@@ -14,10 +14,10 @@ import pytest
 from support.harness.polling import eventually
 from support.hls.browser import Playback
 from support.hls.latency import Delay, Delays, SegmentClock, first_stamp
+from support.hls.local import served
 from support.media import sei
 from support.media.fixture import clip, looped
 from support.media.flv import write_tags
-from tests.served import served
 
 FFMPEG = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
 

@@ -15,9 +15,9 @@ import pytest
 
 from support.core.verdict import Rule
 from support.hls import multivariant
+from support.hls.local import served
 from support.hls.multivariant import MultivariantReport, judge
 from support.media.codecs import aac_object_type, fmp4_codecs, ts_codecs
-from tests.served import served
 
 LADDER = [
     "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",

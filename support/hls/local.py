@@ -1,5 +1,6 @@
-"""A directory served over HTTP on a free loopback port, as a packager's output would be by a web
-server (aiohttp's static files answer Range requests with 206)."""
+"""A packager's output directory served over HTTP on a free loopback port, as a web server would
+serve it (aiohttp's static files answer Range requests with 206): the tests and the benchmarks
+judge third-party packagers' output (ffmpeg's) through it."""
 
 from __future__ import annotations
 
