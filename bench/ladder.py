@@ -6,9 +6,9 @@ ladder such a transcoder makes passes the multivariant checker.
 ffmpeg reads the suite's media fixture in real time (-re, looped: one broadcaster) and makes a
 three-rung ladder with 1 s segments, as a platform's transcoder would: the source copied
 (320x240, 25 fps), 240x180 at 200 kbit/s and 160x120 at 100 kbit/s, both at 25 fps with their
-keyframes where the source has them (one a second), into one multivariant HLS ladder (MPEG-TS). Prints the CPU it
-took (user and system seconds over wall seconds: 100 % is one core of this machine) and the
-checker's verdict on the live ladder halfway through.
+keyframes where the source has them (one a second), into one multivariant HLS ladder
+(MPEG-TS). Prints the CPU it took (user and system seconds over wall seconds: 100 % is one core
+of this machine) and the checker's verdict on the live ladder halfway through.
 """
 
 from __future__ import annotations
