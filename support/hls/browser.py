@@ -9,6 +9,7 @@ edge, seconds ahead, before a frame has played (docs/embedded-stack.md).
 
 from __future__ import annotations
 
+import queue
 import shutil
 import tempfile
 import threading
@@ -62,12 +63,18 @@ class PlayerPage:
     def url_for(self, hls_url: str) -> str:
         return f"http://127.0.0.1:{self.port}/?{urlencode({'src': hls_url})}"
 
+    def media_url(self, name: str) -> str:
+        """A file of the directory served with the page (serve_player's `media`)."""
+        return f"http://127.0.0.1:{self.port}/media/{name}"
+
     async def close(self) -> None:
         await self.runner.cleanup()
 
 
-async def serve_player() -> PlayerPage:
-    """The player page and hls.js on a free port (started on the run's loop)."""
+async def serve_player(media: Path | None = None) -> PlayerPage:
+    """The player page and hls.js on a free port (started on the run's loop); with `media`, that
+    directory too, under /media/ on the page's own origin: Chromium's network emulation holds
+    back the page's own origin, not another (measured: a cross-origin fetch ran at full speed)."""
     page = resources.files("support.hls").joinpath("player.html").read_text()
     page = page.replace("LIVE_SYNC_COUNT", str(LIVE_SYNC_COUNT))
 
@@ -80,6 +87,8 @@ async def serve_player() -> PlayerPage:
     app = web.Application()
     app.router.add_get("/", player)
     app.router.add_get("/hls.min.js", hls_js)
+    if media is not None:
+        app.router.add_static("/media/", media)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     port = port_for.select_random()
@@ -171,6 +180,16 @@ class Playback:
         unmeasured = [] if seen else ["the page found no stamp near the picture it showed"]
         return Delays("sent to played (browser)", seen, unmeasured)
 
+    def switches(self) -> list[dict[str, Any]]:
+        """hls.js's switches between renditions: when, to which level, its height and bit rate."""
+        state = self.samples[-1] if self.samples else {}
+        return list(state.get("switches", []))
+
+    def level_at(self, instant: float) -> dict[str, Any] | None:
+        """The rendition playing at `instant` (time.time()): the last switch before it."""
+        before = [s for s in self.switches() if s["at"] <= instant]
+        return before[-1] if before else None
+
     def stalls(self) -> str:
         """The player's own account: its waiting and playing events, with their times."""
         state = self.samples[-1] if self.samples else {}
@@ -202,6 +221,7 @@ class Player:
         require_browser()
         self.page_url = page_url
         self.playback = Playback()
+        self._network: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="browser", daemon=True)
@@ -221,6 +241,11 @@ class Player:
             try:
                 driver.get(self.page_url)
                 while not self._stop.is_set():
+                    while not self._network.empty():  # throttle(): emulation needs Network on
+                        driver.execute_cdp_cmd("Network.enable", {})
+                        driver.execute_cdp_cmd(
+                            "Network.emulateNetworkConditions", self._network.get()
+                        )
                     state = driver.execute_script("return window.__player || {}")
                     self.playback.samples.append({"wall": time.time(), **state})
                     self._stop.wait(0.5)  # the sampling period of the measurement
@@ -231,6 +256,14 @@ class Player:
             self._error = error
         finally:
             shutil.rmtree(profile, ignore_errors=True)
+
+    def throttle(self, kbit_per_second: float | None) -> None:
+        """Chromium's own network emulation from the next sample on: at most this much download
+        throughput (None: the network as it is)."""
+        rate = -1 if kbit_per_second is None else kbit_per_second * 1000 / 8  # bytes a second
+        self._network.put(
+            {"offline": False, "latency": 0, "downloadThroughput": rate, "uploadThroughput": -1}
+        )
 
     def wait_until(self, done: Callable[[Playback], bool], *, within: float) -> bool:
         """Until `done(playback)` holds, at most `within` seconds; whether it held."""
