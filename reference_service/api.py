@@ -284,6 +284,13 @@ async def webhook_form(request: web.Request, call: str) -> tuple[uuid.UUID | Non
     return parse_stream_id(str(name)), form
 
 
+# The ingest lets a publisher go when it has sent no media for 2 s (drop_idle_publisher), and a
+# publisher sends none until it is let in: a decision taken later would make a stream live whose
+# broadcaster is gone (found by `make chaos`, seed 7: Redis paused, the go-live committed after
+# nginx had dropped the broadcaster). So the decision is refused, rolled back, if it takes longer.
+PUBLISH_DEADLINE = 1.5
+
+
 @routes.post("/api/v1/streams/auth")
 async def on_publish(request: web.Request) -> web.Response:
     """nginx-rtmp on_publish: 2xx lets the broadcaster in, anything else drops it."""
@@ -292,11 +299,18 @@ async def on_publish(request: web.Request) -> web.Response:
     if stream_id is None:
         request.app[METRICS].webhook_requests.labels("publish", "refused").inc()
         raise ApiError(403, "forbidden", "unknown stream")
-    decision = await request.app[PLATFORM].publish(
-        stream_id,
-        key if isinstance(key, str) else None,
-        client if isinstance(client, str) else None,
-    )
+    try:
+        async with asyncio.timeout(PUBLISH_DEADLINE):
+            decision = await request.app[PLATFORM].publish(
+                stream_id,
+                key if isinstance(key, str) else None,
+                client if isinstance(client, str) else None,
+            )
+    except TimeoutError:
+        log.warning("could not decide a publish to %s within %.1f s", stream_id, PUBLISH_DEADLINE)
+        raise ApiError(
+            503, "unavailable", f"the platform could not decide within {PUBLISH_DEADLINE} s"
+        ) from None
     result = "accepted" if decision.accepted else "refused"
     request.app[METRICS].webhook_requests.labels("publish", result).inc()
     if not decision.accepted:

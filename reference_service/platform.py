@@ -97,7 +97,7 @@ class Platform:
             try:
                 async with self.streams.changing() as change:
                     yield change
-            except psycopg.Error:
+            except (psycopg.Error, asyncio.CancelledError):  # cancelled: out of time (api.py)
                 self.viewers.stale = True
                 raise
 

@@ -681,6 +681,33 @@ def test_a_report_does_not_wait_for_a_change_of_its_stream(
     assert answer == (200, {"status": "live"})
 
 
+def test_a_publish_not_decided_before_the_ingest_lets_the_publisher_go_is_refused(
+    http: Http, target: Target, ada: tuple[Person, str]
+) -> None:
+    """The ingest drops a publisher that has sent nothing for 2 s, and a publisher sends nothing
+    until it is let in. A publish that cannot be decided in time (its stream's row held by
+    another change: here a transaction of the test's) is answered 503 and changes nothing.
+    Before, it waited, went live after nginx had let the broadcaster go, and the stream was
+    ended later as unreported (`make chaos`, seed 7: Redis paused for 8 s)."""
+    import psycopg
+
+    stream = create(http, ada[1])
+    pool = ThreadPoolExecutor(1)
+    with psycopg.connect(target.pg_dsn) as change:
+        change.execute("SELECT 1 FROM streams WHERE id = %s FOR UPDATE", (stream["stream_id"],))
+        try:
+            began = time.monotonic()
+            answer = pool.submit(publish, http, stream).result(timeout=5)
+            took = time.monotonic() - began
+        finally:
+            change.rollback()
+            pool.shutdown()
+    assert answer == 503, f"the publish was answered {answer} after {took:.1f} s"
+    assert took < 2.0, f"the refusal came {took:.1f} s late, after the ingest's 2 s"
+    time.sleep(0.5)
+    assert row(target, stream["stream_id"])["status"] == "preparing"
+
+
 def create_with_window(http: Http, token: str, seconds: int) -> dict[str, Any]:
     body = {"title": "Hill climb", "reconnect_window_seconds": seconds}
     status, created = http.call("POST", "/api/v1/streams", token=token, body=body)
