@@ -93,6 +93,8 @@ bench: bootstrap
 	$(BIN)/python bench/stack_boot.py --runs 5
 	$(BIN)/python bench/publisher.py
 	$(BIN)/python bench/hls_startup.py
+	$(BIN)/python bench/latency.py --seconds 60
+	$(BIN)/python bench/ladder.py --seconds 30
 	$(BIN)/python bench/fanout.py --viewers 100 1000 5000
 	$(BIN)/python bench/crowd.py --viewers 5000 --workers 2
 	$(BIN)/python bench/publishers.py --publishers 50
