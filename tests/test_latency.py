@@ -11,8 +11,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from support.core.loop import RunLoop
 from support.harness.polling import eventually
-from support.hls.browser import Playback
+from support.hls.browser import BrowserUnavailable, Playback, Player, require_browser, serve_player
 from support.hls.latency import Delay, Delays, SegmentClock, first_stamp
 from support.hls.local import served
 from support.media import sei
@@ -88,3 +89,34 @@ def test_the_first_frames_stamp_is_read_from_mpeg_ts(tmp_path: Path, base: float
     subprocess.run([*FFMPEG, "-i", str(source), "-c", "copy", "-f", "mpegts", str(out)], check=True)
     first_video = next(tag for tag in clip().frames if tag.is_video_frame)
     assert first_stamp(out.read_bytes()) == pytest.approx(base + first_video.timestamp / 1000)
+
+
+def test_the_browser_reads_the_delay_on_ffmpegs_hls_of_stamped_media(tmp_path: Path) -> None:
+    """The player page's account (support/hls/player.html) on a packager we did not write:
+    ffmpeg packages the stamped media live, hls.js plays it, and the page finds a stamp near
+    every picture it shows, behind the camera by about its live sync distance."""
+    try:
+        require_browser()
+    except BrowserUnavailable as missing:
+        pytest.skip(str(missing))
+    source, playlist = tmp_path / "stamped.flv", tmp_path / "index.m3u8"
+    stamped_flv(source, seconds=30, base=time.time() + 0.2)
+    process = subprocess.Popen(
+        [*FFMPEG, "-re", "-i", str(source), "-c", "copy", "-f", "hls", "-hls_time", "1",
+         "-hls_list_size", "4", "-hls_flags", "delete_segments", str(playlist)],
+    )  # fmt: skip
+    loop = RunLoop()
+    try:
+        eventually(playlist.exists, within=10, what="ffmpeg's playlist")
+        page = loop.run(serve_player(media=tmp_path))
+        player = Player(page.url_for(page.media_url("index.m3u8")))
+        player.wait_until(lambda p: len(p.behind().seen) >= 5, within=20)
+        behind = player.stop().behind()
+        loop.run(page.close())
+    finally:
+        loop.close()
+        process.terminate()
+        process.wait(timeout=10)
+    print(behind.describe())
+    assert len(behind.seen) >= 5, behind.describe()
+    assert all(0.5 < d.seconds < 6 for d in behind.seen), behind.describe()
