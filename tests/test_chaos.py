@@ -149,6 +149,16 @@ def test_an_end_delayed_by_an_outage_is_allowed_its_bound() -> None:
     assert rules(check(history, observed)) == ["no stream live without its publisher"]
 
 
+def test_an_end_refused_while_redis_was_down_is_allowed_its_bound() -> None:
+    history, observed = a_run()
+    observed.events[S][-1]["timestamp"] = stamp(35.0)
+    history.faults.append(Fault("redis", "kill", T0 + 4.5, T0 + 18.0))
+    assert check(history, observed) == []
+    history.faults.append(Fault("kafka", "kill", T0 + 4.5, T0 + 18.0))
+    history.faults.remove(history.faults[-2])  # the broker's outage delays no end
+    assert rules(check(history, observed)) == ["no stream live without its publisher"]
+
+
 def test_a_start_by_a_refused_publish_is_a_violation() -> None:
     history, observed = a_run()
     history.ops[1].outcome = FAILED
