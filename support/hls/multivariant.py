@@ -298,6 +298,7 @@ def check_across(variants: list[Variant], measured: list[Measured]) -> list[Chec
     targets = {v.uri: m.playlist.target_duration for v, m in playable if m.playlist}
     checks = [SAME_TARGET.check(len(set(targets.values())) == 1, f"{targets}")]
     common = set.intersection(*(set(m.starts) for _, m in playable))
+    frame = min(frame_interval(m) for _, m in playable)  # matching starts are within half of it
     for sequence in sorted(common):
         numbers = {v.uri: m.discontinuities[sequence] for v, m in playable}
         checks.append(SAME_DISCONTINUITIES.check(
@@ -305,7 +306,6 @@ def check_across(variants: list[Variant], measured: list[Measured]) -> list[Chec
         ))  # fmt: skip
         starts = {v.uri: m.starts[sequence] for v, m in playable}
         times = [s.seconds for s in starts.values()]
-        frame = min(frame_interval(m) for _, m in playable)
         at = ", ".join(f"{uri} {start.seconds:.3f} s" for uri, start in starts.items())
         checks.append(SAME_TIMESTAMPS.check(
             max(times) - min(times) <= frame / 2, f"segment {sequence} starts at {at}"
