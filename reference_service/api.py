@@ -17,7 +17,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from psycopg_pool import PoolTimeout
 from redis.exceptions import RedisError
 
-from reference_service import playlists
+from reference_service import ladder, playlists
 from reference_service.domain import (
     INTERRUPTED,
     LIVE,
@@ -342,6 +342,35 @@ async def playlist(request: web.Request) -> web.Response:
         text = await asyncio.to_thread(playlists.observe, directory / str(stream_id))
     if text is None:
         raise ApiError(404, "not_found", f"no playlist for stream {stream_id}")
+    return m3u8(text)
+
+
+@routes.get(r"/hls/ladder/{rendition:[0-9a-f-]{36}_[a-z0-9]{1,16}}/index.m3u8")
+async def rendition_playlist(request: web.Request) -> web.Response:
+    """A rendition's media playlist (contract: ladder), served as the source's is."""
+    directory = request.app[SETTINGS].hls_dir
+    name = request.match_info["rendition"]
+    text = None
+    if directory is not None:
+        text = await asyncio.to_thread(playlists.observe, directory / ladder.DIRECTORY / name)
+    if text is None:
+        raise ApiError(404, "not_found", f"no playlist for rendition {name}")
+    return m3u8(text)
+
+
+@routes.get(r"/hls/ladder/{stream_id:[^/_.]+}.m3u8")
+async def multivariant(request: web.Request) -> web.Response:
+    """A live stream's multivariant playlist: the ladder, with its measured bit rates."""
+    stream_id, directory = stream_id_of(request), request.app[SETTINGS].hls_dir
+    text = None
+    if directory is not None:
+        text = await asyncio.to_thread(ladder.served, directory / ladder.DIRECTORY, str(stream_id))
+    if text is None:
+        raise ApiError(404, "not_found", f"no ladder for stream {stream_id}")
+    return m3u8(text)
+
+
+def m3u8(text: str) -> web.Response:
     return web.Response(
         text=text,
         content_type="application/vnd.apple.mpegurl",
@@ -350,10 +379,33 @@ async def playlist(request: web.Request) -> web.Response:
 
 
 def observe_playlist(request: web.Request, stream_id: uuid.UUID) -> None:
-    """Keep the playlist's record of discontinuities while nobody watches (playlists.py)."""
+    """Keep the records of the stream's playlists while nobody watches (playlists.py,
+    ladder.py): the source's and every rendition's."""
     directory = request.app[SETTINGS].hls_dir
     if directory is not None:
         playlists.observe(directory / str(stream_id))
+        for rendition in (directory / ladder.DIRECTORY).glob(f"{stream_id}_*"):
+            playlists.observe(rendition)
+            ladder.bitrates(rendition)
+
+
+@routes.post("/api/v1/streams/rendition")
+async def on_rendition(request: web.Request) -> web.Response:
+    """nginx-rtmp on_publish of the ladder application: only the transcoder, which presents
+    the ingest's own token as its key, may publish a rendition (contract: ladder)."""
+    token, form = request.query.get("token", ""), await request.post()
+    key, name = str(form.get("key", "")), str(form.get("name", ""))
+    secret = request.app[SETTINGS].webhook_token.encode()
+    if not (
+        hmac.compare_digest(token.encode(), secret) and hmac.compare_digest(key.encode(), secret)
+    ):
+        request.app[METRICS].webhook_requests.labels("rendition", "forbidden").inc()
+        raise ApiError(403, "forbidden", "only the transcoder may publish a rendition")
+    if not ladder.RENDITION.match(name):
+        request.app[METRICS].webhook_requests.labels("rendition", "invalid").inc()
+        raise ApiError(400, "validation_error", f"{name!r} names no rendition")
+    request.app[METRICS].webhook_requests.labels("rendition", "accepted").inc()
+    return web.json_response({"status": "accepted"})
 
 
 @routes.post("/api/v1/streams/update")

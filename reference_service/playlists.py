@@ -75,8 +75,16 @@ def observe(directory: Path) -> str | None:
 def keep_media_of(hls_dir: Path, stream_id: uuid.UUID) -> None:
     """Mark an interrupted stream's playlist and the segments it lists as just written, so the
     ingest's cleanup (which removes what was not written for a while) leaves them to its
-    viewers until the publisher is back or the stream ends."""
-    directory = hls_dir / str(stream_id)
+    viewers until the publisher is back or the stream ends: the source's, every rendition's,
+    and the ladder's multivariant playlist."""
+    renditions = hls_dir / "ladder"  # reference_service/ladder.py
+    with contextlib.suppress(FileNotFoundError):
+        os.utime(renditions / f"{stream_id}.m3u8")
+    for directory in [hls_dir / str(stream_id), *renditions.glob(f"{stream_id}_*")]:
+        keep_listed(directory)
+
+
+def keep_listed(directory: Path) -> None:
     try:
         text = (directory / PLAYLIST).read_text()
     except (FileNotFoundError, NotADirectoryError):

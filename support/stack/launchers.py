@@ -68,10 +68,22 @@ def nginx(run_dir: Path, ports: Ports) -> Server:
     home = run_dir / "nginx"
     for sub in ("logs", "hls", "tmp"):
         (home / sub).mkdir(parents=True, exist_ok=True)
+    token = (run_dir / "keys" / "webhook_token").read_text()
+    transcoder = home / "transcode.sh"
+    transcoder.write_text(
+        render(
+            "transcode.sh",
+            rtmp_local=f"127.0.0.1:{ports.rtmp}",
+            log_dir=home / "logs",
+            webhook_token=token,
+        )
+    )
+    transcoder.chmod(0o700)
     config = home / "nginx.conf"
     config.write_text(
         render(
             "nginx.conf",
+            transcoder=transcoder,
             rtmp_module=RTMP_MODULE,
             log_dir=home / "logs",
             hls_dir=home / "hls",
@@ -80,7 +92,7 @@ def nginx(run_dir: Path, ports: Ports) -> Server:
             http_listen=f"127.0.0.1:{ports.hls}",
             report_listen=f"127.0.0.1:{ports.reports}",
             webhook_base=f"http://127.0.0.1:{ports.service}",
-            webhook_token=(run_dir / "keys" / "webhook_token").read_text(),
+            webhook_token=token,
         )
     )
     # nginx binds every listen socket, RTMP's too, before it serves its first request.
@@ -89,7 +101,10 @@ def nginx(run_dir: Path, ports: Ports) -> Server:
         ["nginx", "-p", str(home), "-c", str(config), "-e", str(home / "logs" / "error.log")],
         url=f"http://127.0.0.1:{ports.hls}/healthz",
         log=home / "logs" / "stdout.log",
-        extra_logs=[home / "logs" / log for log in ("error.log", "rtmp_access.log", "access.log")],
+        extra_logs=[
+            home / "logs" / log
+            for log in ("error.log", "rtmp_access.log", "access.log", "transcoder.log")
+        ],
         ports=[ports.rtmp, ports.hls, ports.reports],
         # Fast shutdown: a graceful one waits for live RTMP publishers to leave, which they never
         # do; a broadcaster's connection dropping is what the platform must handle anyway.
