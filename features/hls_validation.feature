@@ -13,6 +13,9 @@ Feature: HLS validation
       marks the end inside the playlist.)
     * No HLS address or playlist reveals the stream key; nothing is served for a stream that
       never went live.
+    * Every live stream has a ladder: the source and at least two lower renditions, listed in a
+      multivariant playlist whose bit rates, codecs, sizes and frame rates are what the segments
+      measure, and whose renditions line up so that a player can switch between them.
 
   Background:
     Given Ada has created a stream called "Morning run"
@@ -59,3 +62,12 @@ Feature: HLS validation
       And Ada's stream can be watched within 5 seconds
       When Ben plays Ada's stream in a browser for 5 seconds
       Then Ben sees the video play
+
+  Rule: Every viewer gets a rendition of the ladder
+
+    Scenario: Every rendition of Ada's stream is valid, honest and lined up
+      Given Ada has gone live
+      When Ben watches every rendition of Ada's stream for 3 seconds
+      Then every rendition Ben downloaded was valid live HLS, as the ladder declares
+      And the bit rates Ada's ladder declares are those its segments measure
+      And the renditions of Ada's ladder line up, so that a player can switch

@@ -109,6 +109,7 @@ def urls(request: web.Request, stream_id: uuid.UUID) -> dict[str, str]:
     return {
         "rtmp_url": settings.public_rtmp_url,
         "hls_url": f"{settings.public_hls_url}/{stream_id}/index.m3u8",
+        "ladder_url": f"{settings.public_hls_url}/{ladder.DIRECTORY}/{stream_id}.m3u8",
         "ws_url": settings.public_api_url.replace("http", "ws", 1)
         + f"/api/v1/streams/{stream_id}/ws",
     }
@@ -123,7 +124,7 @@ async def stream_view(request: web.Request, stream: Stream, viewer: uuid.UUID) -
         "description": stream.description,
         "category": stream.category,
         "status": stream.status,
-        "hls_url": urls(request, stream.id)["hls_url"],
+        **{k: v for k, v in urls(request, stream.id).items() if k in ("hls_url", "ladder_url")},
         "current_viewers": audience.viewers,
         "peak_viewers": audience.peak,
         "created_at": rfc3339(stream.created_at),
@@ -154,6 +155,7 @@ async def create_stream(request: web.Request) -> web.Response:
             "rtmp_url": links["rtmp_url"],
             "publish_url": f"{links['rtmp_url']}/{stream.id}?key={stream.stream_key}",
             "hls_url": links["hls_url"],
+            "ladder_url": links["ladder_url"],
             "status": stream.status,
             "reconnect_window_seconds": stream.reconnect_window_seconds,
             "created_at": rfc3339(stream.created_at),
@@ -238,6 +240,7 @@ async def join(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "hls_url": links["hls_url"],
+            "ladder_url": links["ladder_url"],
             "ws_url": links["ws_url"],
             "current_viewers": audience.viewers,
         }
@@ -392,9 +395,9 @@ def observe_playlist(request: web.Request, stream_id: uuid.UUID) -> None:
 @routes.post("/api/v1/streams/rendition")
 async def on_rendition(request: web.Request) -> web.Response:
     """nginx-rtmp on_publish of the ladder application: only the transcoder, which presents
-    the ingest's own token as its key, may publish a rendition (contract: ladder)."""
+    the ingest's own token as its SWF URL, may publish a rendition (contract: ladder)."""
     token, form = request.query.get("token", ""), await request.post()
-    key, name = str(form.get("key", "")), str(form.get("name", ""))
+    key, name = str(form.get("swfurl", "")), str(form.get("name", ""))
     secret = request.app[SETTINGS].webhook_token.encode()
     if not (
         hmac.compare_digest(token.encode(), secret) and hmac.compare_digest(key.encode(), secret)

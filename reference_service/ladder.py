@@ -49,7 +49,8 @@ class Bitrates:
 def listed(text: str) -> list[tuple[int, float, str]]:
     """(media sequence number, EXTINF duration, URI) of every segment a media playlist lists."""
     first, _ = playlists.discontinuous(text)
-    found, duration = [], None
+    found: list[tuple[int, float, str]] = []
+    duration: float | None = None
     for line in (line.strip() for line in text.splitlines()):
         if line.startswith("#EXTINF:"):
             with contextlib.suppress(ValueError):

@@ -21,7 +21,12 @@ from support.harness.identity import Person, TokenIssuer
 from support.harness.polling import eventually
 from support.stack import EmbeddedStack, booted
 
-WEBHOOKS = ("/api/v1/streams/auth", "/api/v1/streams/done", "/api/v1/streams/update")
+WEBHOOKS = (
+    "/api/v1/streams/auth",
+    "/api/v1/streams/done",
+    "/api/v1/streams/update",
+    "/api/v1/streams/rendition",
+)
 
 
 @dataclass

@@ -873,3 +873,25 @@ def test_an_interrupted_streams_playlist_and_segments_are_kept_from_cleanup(
     unlisted = directory / "6.ts"
     untouched = not unlisted.exists() or abs(unlisted.stat().st_mtime - planted) < 0.01
     assert untouched, "an unlisted file was kept"
+
+
+def test_only_the_transcoder_may_publish_a_rendition(http: Http, ada: tuple[Person, str]) -> None:
+    """Contract: ladder. The transcoder presents the ingest's token as its swfUrl; a publisher
+    without it, or with the stream's own key, is refused; a name that is no rendition is invalid."""
+    stream = create(http, ada[1])
+    rendition = f"{stream['stream_id']}_180p"
+    status, body = http.call(
+        "POST", "/api/v1/streams/rendition", form={"name": rendition, "swfurl": http.webhook_token}
+    )
+    assert (status, body) == (200, {"status": "accepted"})
+    for swfurl in ("", stream["stream_key"], "not-the-token"):
+        status, body = http.call(
+            "POST", "/api/v1/streams/rendition", form={"name": rendition, "swfurl": swfurl}
+        )
+        assert (status, body["error"]) == (403, "forbidden"), swfurl
+    status, body = http.call(
+        "POST",
+        "/api/v1/streams/rendition",
+        form={"name": stream["stream_id"], "swfurl": http.webhook_token},
+    )
+    assert (status, body["error"]) == (400, "validation_error"), "the source is no rendition"

@@ -15,6 +15,14 @@ from support.hls.browser import Playback, Player, play
 from support.hls.continuity import across_interruption
 from support.hls.fetch import fetch, served_segments
 from support.hls.live import watch
+from support.hls.multivariant import (
+    ALIGNMENT_RULES,
+    BIT_RATE_RULES,
+    PLAYLIST_RULES,
+    MultivariantReport,
+    variants_of,
+    watch_ladder,
+)
 from support.hls.reloads import unchanged_before_gone
 from support.media.ffprobe import decoded_frames
 from support.report.warnings import attach_warnings
@@ -90,6 +98,73 @@ def valid_hls(context: Context, viewer: str) -> None:
     attach_warnings(report.warnings(), f"what {viewer} downloaded")
     broken = report.failures()
     assert not broken, "the HLS stream breaks the rules:\n" + "\n".join(map(str, broken[:15]))
+
+
+@when("{viewer:Name} watches every rendition of {owner:Name}'s stream for {seconds:d} seconds")
+def watches_ladder(context: Context, viewer: str, owner: str, seconds: int) -> None:
+    """contract: ladder. The source and at least two lower renditions, each watched live."""
+    world = world_of(context)
+    stream = world.stream_of(owner)
+    url = stream.ladder_url
+    if url is None:
+        context.scenario.skip("the target's streams have no ladder_url: it serves no ladder")
+        return
+
+    def every_rendition_listed() -> None:
+        listed = world.call(variants_of(world.run.api.session, url))
+        assert len(listed) >= 3, f"the ladder lists {len(listed)} renditions: {listed}"
+
+    eventually(every_rendition_listed, within=10, what=f"{owner}'s ladder listing 3 renditions")
+    ladder = world.call(
+        watch_ladder(world.run.api.session, url, seconds=seconds, secret=stream.stream_key),
+        timeout=seconds + 60,
+    )
+    world.watching.ladders[viewer] = ladder
+    described = [ladder.judged.describe(), *(r.describe() for r in ladder.renditions.values())]
+    allure.attach(
+        "\n\n".join(described),
+        name=f"every rendition {viewer} downloaded",
+        attachment_type=allure.attachment_type.TEXT,
+    )
+
+
+@then("every rendition {viewer:Name} downloaded was valid live HLS, as the ladder declares")
+def valid_ladder(context: Context, viewer: str) -> None:
+    ladder = world_of(context).ladder_watch(viewer)
+    attach_warnings(ladder.judged.warnings(PLAYLIST_RULES), f"the ladder {viewer} downloaded")
+    broken = ladder.judged.failures(PLAYLIST_RULES)
+    for url, report in ladder.renditions.items():
+        assert report.reloads >= 3, f"{url}: only {report.reloads} reloads"
+        attach_warnings(report.warnings(), url)
+        broken += report.failures()
+    assert not broken, "the ladder breaks the rules:\n" + "\n".join(map(str, broken[:15]))
+
+
+@then("the bit rates {owner:Name}'s ladder declares are those its segments measure")
+def honest_bit_rates(context: Context, owner: str) -> None:
+    ladder = only_ladder(context)
+    attach_warnings(ladder.warnings(BIT_RATE_RULES), f"{owner}'s declared bit rates")
+    judged = ladder.of(BIT_RATE_RULES)
+    assert len(judged) >= 2 * len(ladder.variants), f"bit rates judged: {judged}"
+    broken = ladder.failures(BIT_RATE_RULES)
+    assert not broken, "declared bit rates are not honest:\n" + "\n".join(map(str, broken))
+
+
+@then("the renditions of {owner:Name}'s ladder line up, so that a player can switch")
+def lined_up(context: Context, owner: str) -> None:
+    ladder = only_ladder(context)
+    attach_warnings(ladder.warnings(ALIGNMENT_RULES), f"{owner}'s renditions lined up")
+    judged = ladder.of(ALIGNMENT_RULES)
+    assert len(judged) > 3, f"too little was lined up to judge: {judged}"
+    broken = ladder.failures(ALIGNMENT_RULES)
+    assert not broken, "the renditions do not line up:\n" + "\n".join(map(str, broken[:15]))
+
+
+def only_ladder(context: Context) -> MultivariantReport:
+    """The ladder of the scenario's one viewer who watched one."""
+    ladders = list(world_of(context).watching.ladders.values())
+    assert len(ladders) == 1, f"{len(ladders)} viewers watched a ladder in this scenario"
+    return ladders[0].judged
 
 
 @then("nothing {viewer:Name} downloaded reveals {owner:Name}'s stream key")

@@ -108,14 +108,14 @@ def bound(name: str, value: str) -> float:
     return seconds
 
 
-def check_stream_urls(target: Target, publish_url: str, hls_url: str) -> None:
+def check_stream_urls(target: Target, publish_url: str, *hls_urls: str) -> None:
     """The service hands out addresses on the endpoints the suite was given, or it would judge
     servers other than the ones it probed (a staging service pointing at production ingest)."""
     wrong = [
         f"{what} {redact(given)} is not under the configured {name} {redact(base)}"
         for what, given, name, base in (
             ("publish_url", publish_url, "rtmp_url", target.rtmp_url),
-            ("hls_url", hls_url, "hls_url", target.hls_url),
+            *(("hls_url", url, "hls_url", target.hls_url) for url in hls_urls),
         )
         if not under(given, base)
     ]

@@ -24,6 +24,7 @@ from support.harness.identity import Person, TokenIssuer
 from support.hls.browser import Playback, Player, PlayerPage
 from support.hls.latency import Delays
 from support.hls.live import LiveReport
+from support.hls.multivariant import LadderWatch
 from support.stack import EmbeddedStack
 from support.stores.clickhouse import ClickHouseChecker
 from support.stores.kafka import KafkaChecker
@@ -78,6 +79,7 @@ class StreamRef:
     stream_key: str
     publish_url: str
     hls_url: str
+    ladder_url: str | None = None  # contract: ladder; None where the target has none
     created_at: float = field(default_factory=time.time)
 
     def wait_until_aged(self, seconds: float) -> None:
@@ -105,6 +107,7 @@ class Watching:
     players: dict[str, Player] = field(default_factory=dict)  # browsers playing meanwhile
     jobs: dict[str, concurrent.futures.Future[LiveReport]] = field(default_factory=dict)
     delays: dict[str, Delays] = field(default_factory=dict)  # a broadcaster's segments, timed
+    ladders: dict[str, LadderWatch] = field(default_factory=dict)  # every rendition, watched
 
 
 @dataclass
@@ -149,13 +152,15 @@ class World:
 
     def add_stream(self, owner: str, created: dict[str, Any]) -> StreamRef:
         """The stream the API just created for `owner`, once its addresses are the target's."""
-        check_stream_urls(self.run.target, created["publish_url"], created["hls_url"])
+        urls = [created["hls_url"], *([created["ladder_url"]] if created.get("ladder_url") else [])]
+        check_stream_urls(self.run.target, created["publish_url"], *urls)
         stream = StreamRef(
             owner=owner,
             stream_id=created["stream_id"],
             stream_key=created["stream_key"],
             publish_url=created["publish_url"],
             hls_url=created["hls_url"],
+            ladder_url=created.get("ladder_url"),
         )
         self.streams[owner] = stream
         return stream
@@ -187,6 +192,11 @@ class World:
         stream_id = self.stream_of(owner).stream_id
         everyone = [*self.viewers.values(), *self.crowd]
         return [v for v in everyone if v.url.endswith(f"/{stream_id}/ws") and not v.closed.is_set()]
+
+    def ladder_watch(self, name: str) -> LadderWatch:
+        return known(
+            self.watching.ladders, name, f"{name} has not watched a ladder in this scenario"
+        )
 
     def hls_report(self, name: str) -> LiveReport:
         return known(

@@ -18,6 +18,7 @@ segments measure, and whether the variants line up so that a player can switch b
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from fractions import Fraction
 from urllib.parse import urljoin
@@ -26,6 +27,7 @@ import aiohttp
 
 from support.core.verdict import MUST, SHOULD, Check, Rule, failures, warnings
 from support.hls.fetch import get, get_range
+from support.hls.live import LiveReport, watch
 from support.hls.playlist import (
     DECIMAL_INTEGER,
     PARSES,
@@ -87,6 +89,14 @@ EDGES_ONLY = Rule(
 SWITCHABLE = Rule(
     "matching segments start with a keyframe in every variant (switchable)", SHOULD, AUTHORING
 )
+
+# What the scenarios ask of a ladder, rule by rule (features/hls_validation.feature).
+PLAYLIST_RULES = (
+    PARSES, HAS_BANDWIDTH, HAS_URI, NO_SEGMENT_TAGS, HAS_VARIANT, HAS_CODECS, HAS_RESOLUTION,
+    HAS_AVERAGE, HAS_FRAME_RATE, VARIANT_SERVED, CODECS_MATCH, RESOLUTION_MATCH, FRAME_RATE_MATCH,
+)  # fmt: skip
+BIT_RATE_RULES = (PEAK_DECLARED, PEAK_NOT_INFLATED, AVERAGE_DECLARED)
+ALIGNMENT_RULES = (SAME_TARGET, SAME_DISCONTINUITIES, SAME_TIMESTAMPS, EDGES_ONLY, SWITCHABLE)
 
 
 @dataclass(frozen=True)
@@ -347,11 +357,15 @@ class MultivariantReport:
     measured: list[Measured] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
 
-    def failures(self) -> list[Check]:
-        return failures(self.checks)
+    def failures(self, rules: tuple[Rule, ...] | None = None) -> list[Check]:
+        return failures(self.of(rules))
 
-    def warnings(self) -> list[Check]:
-        return warnings(self.checks)
+    def warnings(self, rules: tuple[Rule, ...] | None = None) -> list[Check]:
+        return warnings(self.of(rules))
+
+    def of(self, rules: tuple[Rule, ...] | None) -> list[Check]:
+        """The checks of these rules (all of them without)."""
+        return [c for c in self.checks if rules is None or c.rule in rules]
 
     def describe(self) -> str:
         lines = [f"{self.url}: {len(self.variants)} variants"]
@@ -388,3 +402,32 @@ async def judge(session: aiohttp.ClientSession, url: str, *, limit: int = 6) -> 
         report.checks += check_declared(variant, found)
     report.checks += check_across(report.variants, report.measured)
     return report
+
+
+async def variants_of(session: aiohttp.ClientSession, url: str) -> list[str]:
+    """The URLs of the variants a multivariant playlist lists now (none when it is not served)."""
+    status, _, body = await get(session, url)
+    if status != 200:
+        return []
+    variants, _ = read(body.decode(errors="replace"))
+    return [urljoin(url, variant.uri) for variant in variants]
+
+
+@dataclass
+class LadderWatch:
+    """A viewer's look at every rendition: each one watched live, then the ladder judged."""
+
+    judged: MultivariantReport
+    renditions: dict[str, LiveReport]
+
+
+async def watch_ladder(
+    session: aiohttp.ClientSession, url: str, *, seconds: float, secret: str | None = None
+) -> LadderWatch:
+    """Watch every variant at once for `seconds` (support/hls/live.py's rules, reload by
+    reload), then judge the multivariant playlist over the newest segments."""
+    urls = await variants_of(session, url)
+    reports = await asyncio.gather(
+        *(watch(session, u, seconds=seconds, secret=secret) for u in urls)
+    )
+    return LadderWatch(await judge(session, url, limit=4), dict(zip(urls, reports, strict=True)))

@@ -11,7 +11,9 @@ set -u
 id="$1"
 in="rtmp://{{rtmp_local}}/live/$id"
 out="rtmp://{{rtmp_local}}/ladder/$id"
-key="key={{webhook_token}}"
+# The service lets only the transcoder publish here: it presents the ingest's token as the
+# SWF URL (a connect field), which ffmpeg prints nowhere (a URL's query it prints with every error).
+key="{{webhook_token}}"
 low() {
     echo -map 0:v -map 0:a -c:a copy -c:v libx264 -preset veryfast -tune zerolatency \
         -profile:v baseline -pix_fmt yuv420p -force_key_frames source -udu_sei 1 \
@@ -20,7 +22,7 @@ low() {
 log="{{log_dir}}/transcoder.log"
 echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $id: transcoder started" >> "$log"
 exec ffmpeg -nostdin -hide_banner -loglevel warning -fflags nobuffer -i "$in" \
-    -map 0:v -map 0:a -c copy -f flv "${out}_src?$key" \
-    $(low 240:180 100k) -f flv "${out}_180p?$key" \
-    $(low 160:120 40k) -f flv "${out}_120p?$key" \
+    -map 0:v -map 0:a -c copy -rtmp_swfurl "$key" -f flv "${out}_src" \
+    $(low 240:180 100k) -rtmp_swfurl "$key" -f flv "${out}_180p" \
+    $(low 160:120 40k) -rtmp_swfurl "$key" -f flv "${out}_120p" \
     2>> "$log"
