@@ -17,13 +17,15 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "compose" / "docker-compose.yml").read_text())
 
 
-def test_the_nginx_image_fills_every_placeholder_of_the_shared_template() -> None:
-    template = (ROOT / "support" / "stack" / "templates" / "nginx.conf").read_text()
+def test_the_nginx_image_fills_every_placeholder_of_the_shared_templates() -> None:
+    """nginx's configuration and the ladder's transcoder, from the embedded stack's templates."""
     dockerfile = (ROOT / "compose" / "nginx" / "Dockerfile").read_text()
-    placeholders = set(re.findall(r"\{\{(\w+)\}\}", template))
-    filled = set(re.findall(r"s#\{\{(\w+)\}\}#", dockerfile))
-    assert placeholders == filled
-    assert "COPY support/stack/templates/nginx.conf" in dockerfile
+    placeholders = set()
+    for name in ("nginx.conf", "transcode.sh"):
+        template = (ROOT / "support" / "stack" / "templates" / name).read_text()
+        placeholders |= set(re.findall(r"\{\{(\w+)\}\}", template))
+        assert f"COPY support/stack/templates/{name}" in dockerfile
+    assert placeholders == set(re.findall(r"s#\{\{(\w+)\}\}#", dockerfile))
 
 
 def test_the_service_gets_the_same_settings_in_both_stacks() -> None:
