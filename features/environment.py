@@ -132,7 +132,7 @@ def embedded_stack_only(context: Context) -> Iterator[None]:
 @fixture
 def player_page(context: Context) -> Iterator[PlayerPage]:
     """@browser scenarios: the suite's hls.js player page, served for the scenario."""
-    page = context.run.loop.run(serve_player())
+    page = context.run.loop.run(serve_player(upstream=context.run.target.hls_url))
     context.world.watching.page = page
     yield page
     for player in context.world.watching.players.values():

@@ -71,3 +71,10 @@ Feature: HLS validation
       Then every rendition Ben downloaded was valid live HLS, as the ladder declares
       And the bit rates Ada's ladder declares are those its segments measure
       And the renditions of Ada's ladder line up, so that a player can switch
+
+    @browser @slow
+    Scenario: Ben keeps watching Ada's stream when his connection slows down
+      Given Ada has gone live
+      And Ben is playing Ada's ladder in a browser
+      When Ben's network slows to 200 kbit/s
+      Then Ben's browser settles on a lower rendition and plays on for 4 seconds

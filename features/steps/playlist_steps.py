@@ -102,7 +102,7 @@ def valid_hls(context: Context, viewer: str) -> None:
 
 @when("{viewer:Name} watches every rendition of {owner:Name}'s stream for {seconds:d} seconds")
 def watches_ladder(context: Context, viewer: str, owner: str, seconds: int) -> None:
-    """contract: ladder. The source and at least two lower renditions, each watched live."""
+    """Each rendition watched live at once, then the ladder judged over its newest segments."""
     world = world_of(context)
     stream = world.stream_of(owner)
     url = stream.ladder_url
@@ -110,11 +110,7 @@ def watches_ladder(context: Context, viewer: str, owner: str, seconds: int) -> N
         context.scenario.skip("the target's streams have no ladder_url: it serves no ladder")
         return
 
-    def every_rendition_listed() -> None:
-        listed = world.call(variants_of(world.run.api.session, url))
-        assert len(listed) >= 3, f"the ladder lists {len(listed)} renditions: {listed}"
-
-    eventually(every_rendition_listed, within=10, what=f"{owner}'s ladder listing 3 renditions")
+    every_rendition_listed(context, owner, url)
     ladder = world.call(
         watch_ladder(world.run.api.session, url, seconds=seconds, secret=stream.stream_key),
         timeout=seconds + 60,
@@ -126,6 +122,17 @@ def watches_ladder(context: Context, viewer: str, owner: str, seconds: int) -> N
         name=f"every rendition {viewer} downloaded",
         attachment_type=allure.attachment_type.TEXT,
     )
+
+
+def every_rendition_listed(context: Context, owner: str, url: str) -> None:
+    """contract: ladder. The source and at least two lower renditions, once each is written."""
+    world = world_of(context)
+
+    def listed() -> None:
+        found = world.call(variants_of(world.run.api.session, url))
+        assert len(found) >= 3, f"the ladder lists {len(found)} renditions: {found}"
+
+    eventually(listed, within=10, what=f"{owner}'s ladder listing 3 renditions")
 
 
 @then("every rendition {viewer:Name} downloaded was valid live HLS, as the ladder declares")
@@ -238,6 +245,56 @@ def plays_in_browser(context: Context, viewer: str, owner: str, seconds: int) ->
 def sees_video(context: Context, viewer: str) -> None:
     problems = world_of(context).playback_of(viewer).problems()
     assert not problems, f"{viewer}'s browser did not play the stream: {problems}"
+
+
+@given("{viewer:Name} is playing {owner:Name}'s ladder in a browser")
+def playing_ladder(context: Context, viewer: str, owner: str) -> None:
+    """hls.js picks a rendition of the multivariant playlist, relayed on the player page's own
+    origin so that Chromium's network emulation applies to it (support/hls/browser.py)."""
+    world = world_of(context)
+    url, page = world.stream_of(owner).ladder_url, world.watching.page
+    assert page is not None, "a browser scenario needs the @browser tag, which serves the player"
+    if url is None:
+        context.scenario.skip("the target's streams have no ladder_url: it serves no ladder")
+        return
+    every_rendition_listed(context, owner, url)
+    relayed = page.media_url(url.removeprefix(world.run.target.hls_url.rstrip("/") + "/"))
+    player = world.watching.players[viewer] = Player(page.url_for(relayed))
+    assert player.wait_until(lambda p: bool(p.switches()) and len(p.playing) >= 4, within=20), (
+        f"{viewer}'s browser did not play {owner}'s ladder: {player.playback.summary()}"
+    )
+
+
+@when("{viewer:Name}'s network slows to {kbit:d} kbit/s")
+def network_slows(context: Context, viewer: str, kbit: int) -> None:
+    world_of(context).watching.players[viewer].throttle(kbit)
+
+
+@then("{viewer:Name}'s browser settles on a lower rendition and plays on for {seconds:d} seconds")
+def settles_lower(context: Context, viewer: str, seconds: int) -> None:
+    player = world_of(context).watching.players[viewer]
+    assert player.throttled is not None, f"{viewer}'s network was never slowed"
+    heights = [level["height"] for level in player.playback.samples[-1].get("levels", [])]
+    top = max(heights, default=0)
+
+    def lower(playback: Playback) -> bool:
+        level = playback.level_at(time.time())
+        return level is not None and level["height"] < top
+
+    settled = player.wait_until(lower, within=20)
+    settled_at = time.time()
+    player.wait_until(lambda p: p.played_on_for(settled_at) >= seconds, within=seconds + 10)
+    playback = player.stop()
+    attach_playback(viewer, playback)
+    allure.attach(
+        "\n".join(map(str, playback.switches())) or "no switch",
+        name=f"{viewer}'s renditions, from {top} lines down ({player.throttled[1]} kbit/s)",
+    )
+    assert settled, f"hls.js stayed on the top rendition at {top} lines: {playback.switches()}"
+    problems = playback.between(settled_at).problems(ratio=0.0)
+    played = playback.played_on_for(settled_at)
+    assert not problems, f"the lower rendition did not play on: {problems}"
+    assert played >= seconds, f"it played {played:.2f} s on the lower rendition, not {seconds}"
 
 
 WATCH_FOR = 16.0  # seconds: the broadcast before, the window's gap, and the media after it

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import aiohttp
 import port_for
 from aiohttp import web
 
@@ -64,17 +65,20 @@ class PlayerPage:
         return f"http://127.0.0.1:{self.port}/?{urlencode({'src': hls_url})}"
 
     def media_url(self, name: str) -> str:
-        """A file of the directory served with the page (serve_player's `media`)."""
+        """A file of the directory served with the page (serve_player's `media`), or one of the
+        target's HLS under `upstream` relayed on the page's origin (name: the path below it)."""
         return f"http://127.0.0.1:{self.port}/media/{name}"
 
     async def close(self) -> None:
         await self.runner.cleanup()
 
 
-async def serve_player(media: Path | None = None) -> PlayerPage:
+async def serve_player(media: Path | None = None, upstream: str | None = None) -> PlayerPage:
     """The player page and hls.js on a free port (started on the run's loop); with `media`, that
     directory too, under /media/ on the page's own origin: Chromium's network emulation holds
-    back the page's own origin, not another (measured: a cross-origin fetch ran at full speed)."""
+    back the page's own origin, not another (measured: a cross-origin fetch ran at full speed).
+    With `upstream` (the target's HLS address), /media/ relays what is under it instead, byte
+    for byte with its status and type, so a throttled page can play the target's streams."""
     page = resources.files("support.hls").joinpath("player.html").read_text()
     page = page.replace("LIVE_SYNC_COUNT", str(LIVE_SYNC_COUNT))
 
@@ -89,6 +93,22 @@ async def serve_player(media: Path | None = None) -> PlayerPage:
     app.router.add_get("/hls.min.js", hls_js)
     if media is not None:
         app.router.add_static("/media/", media)
+    elif upstream is not None:
+        relay = aiohttp.ClientSession()
+        base = upstream.rstrip("/")
+
+        async def relayed(request: web.Request) -> web.Response:
+            async with relay.get(f"{base}/{request.match_info['path']}") as answer:
+                body = await answer.read()
+                return web.Response(
+                    body=body, status=answer.status, content_type=answer.content_type
+                )
+
+        async def close_relay(_: web.Application) -> None:
+            await relay.close()
+
+        app.router.add_get("/media/{path:.+}", relayed)
+        app.on_cleanup.append(close_relay)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     port = port_for.select_random()
@@ -221,6 +241,7 @@ class Player:
         require_browser()
         self.page_url = page_url
         self.playback = Playback()
+        self.throttled: tuple[float, float | None] | None = None  # since when, at what rate
         self._network: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._error: BaseException | None = None
@@ -261,6 +282,7 @@ class Player:
         """Chromium's own network emulation from the next sample on: at most this much download
         throughput (None: the network as it is)."""
         rate = -1 if kbit_per_second is None else kbit_per_second * 1000 / 8  # bytes a second
+        self.throttled = (time.time(), kbit_per_second)
         self._network.put(
             {"offline": False, "latency": 0, "downloadThroughput": rate, "uploadThroughput": -1}
         )
