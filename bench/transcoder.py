@@ -63,10 +63,10 @@ async def run(target: Target, streams: int, seconds: float) -> str:
         await broadcast.end()
     await api.close()
     failures = sum(len(report.failures()) for report in reports)
-    warnings = sorted({str(c.rule) for report in reports for c in report.warnings()})
+    warnings = [f"  {c}" for c in reports[0].warnings()]
     return (f"{streams} streams, {running} transcoders: {share:.0f} % of one core, "
-            f"{share / streams:.0f} % per stream; ladder failures {failures}, warnings: "
-            + ("; ".join(warnings) or "none"))  # fmt: skip
+            f"{share / streams:.0f} % per stream; ladder failures {failures}; the first "
+            "stream's warnings:\n" + ("\n".join(warnings) or "  none"))  # fmt: skip
 
 
 def main() -> int:
