@@ -265,10 +265,9 @@ async def leave(request: web.Request) -> web.Response:
 FORM = "application/x-www-form-urlencoded"
 
 
-async def webhook_form(request: web.Request, call: str) -> tuple[uuid.UUID | None, Any]:
-    """The webhook's form, once the caller proved it is the ingest (contract: ingest): the
-    token nginx-rtmp presents (`?token=`, compared in constant time), a stream name, and for
-    every call but publish the publisher's `clientid`, so nobody ends someone else's stream."""
+async def ingest_form(request: web.Request, call: str) -> Any:
+    """The form of a call that presents the ingest's token (`?token=`, compared in constant
+    time), as nginx-rtmp posts it."""
     token = request.query.get("token", "")
     if not hmac.compare_digest(token.encode(), request.app[SETTINGS].webhook_token.encode()):
         request.app[METRICS].webhook_requests.labels(call, "forbidden").inc()
@@ -277,7 +276,14 @@ async def webhook_form(request: web.Request, call: str) -> tuple[uuid.UUID | Non
         raise ApiError(
             415, "unsupported_media_type", f"expected {FORM}, got {request.content_type}"
         )
-    form = await request.post()
+    return await request.post()
+
+
+async def webhook_form(request: web.Request, call: str) -> tuple[uuid.UUID | None, Any]:
+    """The webhook's form, once the caller proved it is the ingest (contract: ingest): the
+    token nginx-rtmp presents (`?token=`, compared in constant time), a stream name, and for
+    every call but publish the publisher's `clientid`, so nobody ends someone else's stream."""
+    form = await ingest_form(request, call)
     name, client = form.get("name"), form.get("clientid")
     missing = [field for field, value in (("name", name), ("clientid", client))
                if not isinstance(value, str) or not value]  # fmt: skip
@@ -396,12 +402,9 @@ def observe_playlist(request: web.Request, stream_id: uuid.UUID) -> None:
 async def on_rendition(request: web.Request) -> web.Response:
     """nginx-rtmp on_publish of the ladder application: only the transcoder, which presents
     the ingest's own token as its SWF URL, may publish a rendition (contract: ladder)."""
-    token, form = request.query.get("token", ""), await request.post()
+    form = await ingest_form(request, "rendition")
     key, name = str(form.get("swfurl", "")), str(form.get("name", ""))
-    secret = request.app[SETTINGS].webhook_token.encode()
-    if not (
-        hmac.compare_digest(token.encode(), secret) and hmac.compare_digest(key.encode(), secret)
-    ):
+    if not hmac.compare_digest(key.encode(), request.app[SETTINGS].webhook_token.encode()):
         request.app[METRICS].webhook_requests.labels("rendition", "forbidden").inc()
         raise ApiError(403, "forbidden", "only the transcoder may publish a rendition")
     if not ladder.RENDITION.match(name):

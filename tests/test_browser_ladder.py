@@ -88,7 +88,9 @@ def test_hlsjs_settles_lower_on_a_slow_network_and_climbs_back(player_of: Player
     )
     settled = time.time()
     player.throttle(None)
-    assert player.wait_until(lambda p: height_now(player) == HIGH, within=30), (
+    # hls.js climbs back once its bandwidth estimate recovers: 15 s measured alone, over 30 s once
+    # while the other tests loaded both cores.
+    assert player.wait_until(lambda p: height_now(player) == HIGH, within=45), (
         f"hls.js did not climb back: {player.playback.switches()}"
     )
     playback = player.stop()

@@ -591,7 +591,7 @@ def test_a_405_names_the_methods_the_resource_allows(http: Http) -> None:
     assert refused.value.headers["Allow"] == "POST"
 
 
-@pytest.mark.parametrize("hook", ["auth", "done", "update"])
+@pytest.mark.parametrize("hook", ["auth", "done", "update", "rendition"])
 def test_a_webhook_call_that_is_not_a_form_is_unsupported(http: Http, hook: str) -> None:
     status, body = http.call(
         "POST", f"/api/v1/streams/{hook}", raw=b"name=x", content_type="multipart/form-data"
