@@ -274,14 +274,8 @@ def network_slows(context: Context, viewer: str, kbit: int) -> None:
 def settles_lower(context: Context, viewer: str, seconds: int) -> None:
     player = world_of(context).watching.players[viewer]
     assert player.throttled is not None, f"{viewer}'s network was never slowed"
-    heights = [level["height"] for level in player.playback.samples[-1].get("levels", [])]
-    top = max(heights, default=0)
-
-    def lower(playback: Playback) -> bool:
-        level = playback.level_at(time.time())
-        return level is not None and level["height"] < top
-
-    settled = player.wait_until(lower, within=20)
+    top = player.playback.top_height()
+    settled = player.wait_until(lambda p: p.below(top, time.time()), within=20)
     settled_at = time.time()
     player.wait_until(lambda p: p.played_on_for(settled_at) >= seconds, within=seconds + 10)
     playback = player.stop()

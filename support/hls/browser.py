@@ -210,6 +210,16 @@ class Playback:
         before = [s for s in self.switches() if s["at"] <= instant]
         return before[-1] if before else None
 
+    def top_height(self) -> int:
+        """The height of the tallest rendition the player was offered (0: none)."""
+        state = self.samples[-1] if self.samples else {}
+        return max((level["height"] for level in state.get("levels", [])), default=0)
+
+    def below(self, height: int, instant: float) -> bool:
+        """Whether the rendition playing at `instant` is shorter than `height` lines."""
+        level = self.level_at(instant)
+        return level is not None and level["height"] < height
+
     def stalls(self) -> str:
         """The player's own account: its waiting and playing events, with their times."""
         state = self.samples[-1] if self.samples else {}

@@ -1,6 +1,7 @@
-"""The player page's relay (support/hls/browser.py, serve_player's `upstream`): what is under the
-target's HLS address comes from the page's own origin, byte for byte, with its status and type,
-so that Chromium's network emulation, which holds back only that origin, applies to it."""
+"""The player page (support/hls/browser.py): its relay of the target's HLS (serve_player's
+`upstream`: what is under the target's HLS address comes from the page's own origin, byte for
+byte, with its status and type, so that Chromium's network emulation, which holds back only that
+origin, applies to it), and what the slow-connection scenario reads of a playback."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import aiohttp
 
 from support.core.loop import RunLoop
-from support.hls.browser import serve_player
+from support.hls.browser import Playback, serve_player
 from support.hls.local import served
 
 
@@ -38,3 +39,18 @@ def test_the_relay_answers_as_the_target_does(tmp_path: Path) -> None:
     assert segment[0] == 200
     assert segment[2] == bytes(range(256)) * 10
     assert missing[0] == 404, "a missing file is missing, not relayed as something else"
+
+
+def test_a_playback_tells_when_it_plays_below_its_tallest_rendition() -> None:
+    """What the slow-connection scenario asks of hls.js's switches (support/hls/player.html)."""
+    state = {
+        "levels": [{"height": 240}, {"height": 180}, {"height": 120}],
+        "switches": [{"at": 10.0, "height": 240}, {"at": 20.0, "height": 120}],
+    }
+    playback = Playback([{"wall": 25.0, **state}])
+    assert playback.top_height() == 240
+    assert not playback.below(240, 5.0), "nothing played before the first switch"
+    assert not playback.below(240, 15.0), "the tallest is not below itself"
+    assert playback.below(240, 21.0)
+    assert not playback.below(120, 21.0)
+    assert Playback().top_height() == 0
