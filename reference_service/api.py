@@ -393,7 +393,7 @@ def observe_playlist(request: web.Request, stream_id: uuid.UUID) -> None:
     directory = request.app[SETTINGS].hls_dir
     if directory is not None:
         playlists.observe(directory / str(stream_id))
-        for rendition in (directory / ladder.DIRECTORY).glob(f"{stream_id}_*"):
+        for rendition in playlists.renditions(directory, stream_id):
             playlists.observe(rendition)
             ladder.bitrates(rendition)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from reference_service import playlists
 
-DIRECTORY = "ladder"  # under the HLS directory: nginx-rtmp refuses one path for two applications
+DIRECTORY = playlists.LADDER
 RECORD = "bitrates"
 RENDITION = re.compile(r"^[0-9a-f-]{36}_[a-z0-9]{1,16}$")
 STREAM_INF = "#EXT-X-STREAM-INF:"

@@ -23,6 +23,9 @@ from pathlib import Path
 PLAYLIST = "index.m3u8"
 RECORD = "discontinuities"
 MEDIA_SEQUENCE = "#EXT-X-MEDIA-SEQUENCE:"
+# The ladder's renditions, {stream_id}_{name}, and its multivariant playlist (ladder.py), under
+# a directory of their own: nginx-rtmp refuses one path for two applications' HLS.
+LADDER = "ladder"
 
 
 def discontinuous(text: str) -> tuple[int, set[int]]:
@@ -72,15 +75,19 @@ def observe(directory: Path) -> str | None:
     return with_sequence(text, sum(1 for n in known if n < first))
 
 
+def renditions(hls_dir: Path, stream_id: uuid.UUID) -> list[Path]:
+    """The directories of a stream's renditions (contract: ladder)."""
+    return sorted((hls_dir / LADDER).glob(f"{stream_id}_*"))
+
+
 def keep_media_of(hls_dir: Path, stream_id: uuid.UUID) -> None:
     """Mark an interrupted stream's playlist and the segments it lists as just written, so the
     ingest's cleanup (which removes what was not written for a while) leaves them to its
     viewers until the publisher is back or the stream ends: the source's, every rendition's,
     and the ladder's multivariant playlist."""
-    renditions = hls_dir / "ladder"  # reference_service/ladder.py
     with contextlib.suppress(FileNotFoundError):
-        os.utime(renditions / f"{stream_id}.m3u8")
-    for directory in [hls_dir / str(stream_id), *renditions.glob(f"{stream_id}_*")]:
+        os.utime(hls_dir / LADDER / f"{stream_id}.m3u8")
+    for directory in [hls_dir / str(stream_id), *renditions(hls_dir, stream_id)]:
         keep_listed(directory)
 
 
